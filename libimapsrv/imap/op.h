@@ -1,0 +1,39 @@
+/* imapsrv_op: one call into a host hook that may answer later from any
+ * thread.  The session keeps a reference until the op completes; the
+ * completion always runs on the session's loop thread. */
+#ifndef IMAPSRV_IMAP_OP_H
+#define IMAPSRV_IMAP_OP_H
+
+#include "core/loop.h"
+#include "imap/session.h"
+
+struct imapsrv_op;
+typedef void (*op_complete_fn)(struct session *s, struct imapsrv_op *op);
+
+struct op_mailboxes { /* what a list hook emitted */
+    imapsrv_mailbox_info *items;
+    size_t count, cap;
+};
+
+struct imapsrv_op {
+    struct loop_task task;
+    struct session *s;
+    imapsrv_status status;
+    op_complete_fn complete;
+    char *user; /* canonical user name from an auth hook */
+    imapsrv_auth_request req;
+    char *secret; /* holds req's strings; wiped before free */
+    size_t secret_len;
+    struct op_mailboxes mailboxes;
+    char **patterns; /* LIST: UTF-8 patterns, reference prepended */
+    size_t pattern_count;
+    bool lsub;
+    void *out; /* hook output (store handle) */
+};
+
+struct imapsrv_op *op_new(struct session *s, op_complete_fn complete);
+/* Hand a hook's immediate answer (or PENDING) to the op. */
+void op_started(struct imapsrv_op *op, imapsrv_status st);
+void op_free(struct imapsrv_op *op);
+
+#endif

@@ -1,0 +1,703 @@
+/* The server end to end, in process, over loopback sockets: lifecycle, run
+ * modes, port policy, limits, authentication (synchronous and from another
+ * thread), literals, reload. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imapsrv.h"
+#include "memstore/memstore.h"
+
+/* ---- test host ---- */
+
+struct host {
+    imapsrv *srv;
+    memstore *ms;
+    imapsrv_auth_hooks auth;
+    imapsrv_store_hooks store;
+    int async; /* answer the password hook from another thread */
+    pthread_t th;
+    bool th_started;
+    char log[8192];
+    size_t log_len;
+    pthread_mutex_t log_lock;
+};
+
+static void host_log(void *ud, imapsrv_log_level lvl, const char *event,
+                     const char *line)
+{
+    struct host *h = ud;
+    pthread_mutex_lock(&h->log_lock);
+    int n = snprintf(h->log + h->log_len, sizeof(h->log) - h->log_len,
+                     "%s: %s\n", event, line);
+    if (n > 0 && h->log_len + (size_t)n < sizeof(h->log))
+        h->log_len += (size_t)n;
+    pthread_mutex_unlock(&h->log_lock);
+}
+
+static bool host_logged(struct host *h, const char *needle)
+{
+    pthread_mutex_lock(&h->log_lock);
+    bool found = strstr(h->log, needle) != NULL;
+    pthread_mutex_unlock(&h->log_lock);
+    return found;
+}
+
+struct later {
+    imapsrv_op *op;
+    imapsrv_status st;
+};
+
+static void *answer_later(void *arg)
+{
+    struct later *l = arg;
+    usleep(50000);
+    imapsrv_auth_done(l->op, l->st, NULL);
+    free(l);
+    return NULL;
+}
+
+static imapsrv_status check_password(void *ud, imapsrv_op *op,
+                                     const imapsrv_auth_request *req)
+{
+    struct host *h = ud;
+    bool ok = strcmp(req->authcid, "alice") == 0 &&
+              req->password_len == 6 && memcmp(req->password, "secret", 6) == 0;
+    imapsrv_status st = ok ? IMAPSRV_OK : IMAPSRV_E_AUTHFAILED;
+    if (!h->async)
+        return st;
+    struct later *l = malloc(sizeof(*l));
+    l->op = op;
+    l->st = st;
+    pthread_t th;
+    pthread_create(&th, NULL, answer_later, l);
+    pthread_detach(th);
+    return IMAPSRV_PENDING;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static imapsrv_config *base_config(int port)
+{
+    imapsrv_config *cfg;
+    ck_assert_int_eq(imapsrv_config_new(&cfg), IMAPSRV_OK);
+    char p[16];
+    snprintf(p, sizeof(p), "%d", port);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.port", p), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.address", "127.0.0.1"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.auth_fail_delay",
+                                        "300ms"),
+                     IMAPSRV_OK);
+    return cfg;
+}
+
+static void host_start(struct host *h, imapsrv_config *cfg,
+                       imapsrv_run_mode mode)
+{
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->log_lock, NULL);
+    h->ms = memstore_new();
+    ck_assert_ptr_nonnull(h->ms);
+    memstore_hooks(h->ms, &h->store);
+    h->auth = (imapsrv_auth_hooks){.size = sizeof(h->auth),
+                                   .userdata = h,
+                                   .password = check_password};
+    imapsrv_options o;
+    imapsrv_options_init(&o);
+    o.run_mode = mode;
+    o.threads = 2;
+    o.auth = &h->auth;
+    o.store = &h->store;
+    o.log = host_log;
+    o.log_userdata = h;
+    o.log_level = IMAPSRV_LOG_DEBUG;
+    ck_assert_int_eq(imapsrv_create(cfg, &o, &h->srv), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_start(h->srv), IMAPSRV_OK);
+}
+
+static void *drive(void *arg)
+{
+    struct host *h = arg;
+    /* The host's own poll() loop around the one watch fd. */
+    while (h->th_started) {
+        struct pollfd pfd = {.fd = imapsrv_get_fd(h->srv), .events = POLLIN};
+        int t = imapsrv_next_timeout_ms(h->srv);
+        poll(&pfd, 1, t < 0 || t > 20 ? 20 : t);
+        imapsrv_process(h->srv);
+    }
+    return NULL;
+}
+
+static void host_stop(struct host *h)
+{
+    if (h->th_started) {
+        h->th_started = false;
+        pthread_join(h->th, NULL);
+    }
+    ck_assert_int_eq(imapsrv_shutdown(h->srv, 500, "Test over"), IMAPSRV_OK);
+    imapsrv_destroy(&h->srv);
+    ck_assert_ptr_null(h->srv);
+    memstore_free(&h->ms);
+    pthread_mutex_destroy(&h->log_lock);
+}
+
+/* ---- test client ---- */
+
+struct client {
+    int fd;
+    char buf[65536];
+    size_t len;
+};
+
+static int client_connect(struct client *c, int port)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    return connect(c->fd, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+static void client_send(struct client *c, const char *s)
+{
+    size_t n = strlen(s);
+    ck_assert_int_eq(send(c->fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Read one line (without CRLF) into out; "" on EOF, "<timeout>" on a
+ * 3-second silence. */
+static const char *client_line(struct client *c, char *out, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl) {
+            size_t n = (size_t)(nl - c->buf) + 1;
+            size_t k = n >= 2 && c->buf[n - 2] == '\r' ? n - 2 : n - 1;
+            if (k >= cap)
+                k = cap - 1;
+            memcpy(out, c->buf, k);
+            out[k] = '\0';
+            memmove(c->buf, c->buf + n, c->len - n);
+            c->len -= n;
+            return out;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 3000) <= 0) {
+            snprintf(out, cap, "<timeout>");
+            return out;
+        }
+        ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+        if (r <= 0) {
+            out[0] = '\0';
+            return out;
+        }
+        c->len += (size_t)r;
+    }
+}
+
+/* Read lines until one starts with `prefix`; return it. */
+static const char *client_until(struct client *c, const char *prefix,
+                                char *out, size_t cap)
+{
+    for (int i = 0; i < 200; i++) {
+        client_line(c, out, cap);
+        if (strncmp(out, prefix, strlen(prefix)) == 0 || !out[0] ||
+            strcmp(out, "<timeout>") == 0)
+            return out;
+    }
+    return out;
+}
+
+static bool client_closed(struct client *c)
+{
+    char b[64];
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    if (poll(&pfd, 1, 3000) <= 0)
+        return false;
+    return recv(c->fd, b, sizeof(b), 0) == 0;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- tests ---- */
+
+static void login_flow(struct host *h, int port)
+{
+    struct client c;
+    char line[4096];
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "* OK [CAPABILITY IMAP4rev1 ", 26) == 0,
+                  "greeting: %s", line);
+    ck_assert_ptr_nonnull(strstr(line, "AUTH=PLAIN"));
+    client_send(&c, "a1 CAPABILITY\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "* CAPABILITY IMAP4rev1", 22) == 0, "%s",
+                  line);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "a1 OK CAPABILITY completed");
+
+    uint64_t t0 = now_ms();
+    client_send(&c, "a2 LOGIN alice wrong\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "a2 NO [AUTHENTICATIONFAILED] Authentication failed");
+    ck_assert_uint_ge(now_ms() - t0, 290); /* the configured delay */
+
+    /* Pipelined: the NOOP waits for the login's answer. */
+    client_send(&c, "a3 LOGIN alice secret\r\na4 NOOP\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "a3 OK [CAPABILITY IMAP4rev1", 27) == 0, "%s",
+                  line);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "a4 OK NOOP completed");
+    client_send(&c, "a5 LIST \"\" *\r\n");
+    client_until(&c, "a5 ", line, sizeof(line));
+    ck_assert_str_eq(line, "a5 OK LIST completed");
+    client_send(&c, "a6 LOGOUT\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE Logging out");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "a6 OK LOGOUT completed");
+    ck_assert(client_closed(&c));
+    close(c.fd);
+    ck_assert(host_logged(h, "user alice logged in"));
+}
+
+START_TEST(login_threads_sync)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    ck_assert(host_logged(&h, "listening on 127.0.0.1:"));
+    login_flow(&h, port);
+    imapsrv_stats st;
+    imapsrv_get_stats(h.srv, &st);
+    ck_assert_uint_eq(st.logins_ok, 1);
+    ck_assert_uint_eq(st.logins_failed, 1);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(login_async_hook)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    h.async = 1;
+    login_flow(&h, port);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(login_external_loop)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start(&h, cfg, IMAPSRV_RUN_EXTERNAL);
+    imapsrv_config_destroy(&cfg);
+    ck_assert_int_ge(imapsrv_get_fd(h.srv), 0);
+    h.th_started = true;
+    pthread_create(&h.th, NULL, drive, &h);
+    h.async = 1;
+    login_flow(&h, port);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(authenticate_plain)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    struct client c;
+    char line[4096];
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    /* SASL-IR: "\0alice\0secret" */
+    client_send(&c, "p1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "p1 OK [CAPABILITY", 17) == 0, "%s", line);
+    close(c.fd);
+    /* Without an initial response: "+ " then the response; and cancel. */
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    client_send(&c, "p2 AUTHENTICATE PLAIN\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "+ ");
+    client_send(&c, "*\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "p2 BAD Authentication cancelled");
+    client_send(&c, "p3 AUTHENTICATE PLAIN\r\n");
+    client_line(&c, line, sizeof(line));
+    client_send(&c, "YWxpY2UAYWxpY2UAc2VjcmV0\r\n"); /* alice\0alice\0secret */
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "p3 OK [CAPABILITY", 17) == 0, "%s", line);
+    close(c.fd);
+    /* A different authorization identity is refused. */
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    client_send(&c, "p4 AUTHENTICATE PLAIN Ym9iAGFsaWNlAHNlY3JldA==\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "p4 NO [AUTHORIZATIONFAILED] Authentication refused");
+    /* AUTH=LOGIN, two challenges. */
+    client_send(&c, "p5 AUTHENTICATE LOGIN\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "+ VXNlcm5hbWU6");
+    client_send(&c, "YWxpY2U=\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "+ UGFzc3dvcmQ6");
+    client_send(&c, "c2VjcmV0\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "p5 OK [CAPABILITY", 17) == 0, "%s", line);
+    close(c.fd);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(syntax_errors_and_limits)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.max_line", "1k"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.max_literal", "1k"),
+                     IMAPSRV_OK);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    struct client c;
+    char line[4096];
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    /* A synchronizing literal over the limit is refused before it is sent;
+     * the session carries on. */
+    client_send(&c, "l1 LOGIN {5000}\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "l1 NO [TOOBIG] Literal too large");
+    client_send(&c, "l2 LOGIN {5}\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "+ Ready for literal data");
+    client_send(&c, "alice {6+}\r\nsecret\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "l2 OK", 5) == 0, "%s", line);
+    /* A line over max_line: BAD, then the next command works. */
+    char big[1600];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "l3 NOOP ", 8);
+    big[sizeof(big) - 3] = '\r';
+    big[sizeof(big) - 2] = '\n';
+    big[sizeof(big) - 1] = '\0';
+    client_send(&c, big);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "l3 BAD Command line too long");
+    client_send(&c, "l4 NOOP\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "l4 OK NOOP completed");
+    /* A non-synchronizing literal over the limit ends the session. */
+    client_send(&c, "l5 LOGIN {5000+}\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE [TOOBIG] Literal too large");
+    ck_assert(client_closed(&c));
+    close(c.fd);
+
+    /* Before login, a few garbage lines end the connection. */
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    client_send(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_msg(strncmp(line, "GET BAD", 7) == 0 ||
+                      strncmp(line, "* BAD", 5) == 0,
+                  "%s", line);
+    client_until(&c, "* BYE", line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE Too many invalid commands");
+    ck_assert(client_closed(&c));
+    close(c.fd);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(redirect_and_disabled_ports)
+{
+    struct host h;
+    int port = free_port(), rport = free_port();
+    imapsrv_config *cfg = base_config(port);
+    char p[16];
+    snprintf(p, sizeof(p), "%d", rport);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.port", p),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.address",
+                                        "127.0.0.1"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.status",
+                                        "redirect"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.redirect_message",
+                                        "Use port 993 with TLS"),
+                     IMAPSRV_OK);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    struct client c;
+    char line[4096];
+    ck_assert_int_eq(client_connect(&c, rport), 0);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE [ALERT] Use port 993 with TLS");
+    ck_assert(client_closed(&c));
+    close(c.fd);
+    /* imaps is disabled by default: nothing listens on 993's stand-in. */
+    int dport = free_port();
+    ck_assert_int_ne(client_connect(&c, dport), 0);
+    close(c.fd);
+    imapsrv_stats st;
+    imapsrv_get_stats(h.srv, &st);
+    ck_assert_uint_eq(st.refused_by_policy, 1);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(session_limits)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.max_sessions", "2"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.login_timeout", "1s"),
+                     IMAPSRV_OK);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    struct client c[3];
+    char line[4096];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(client_connect(&c[i], port), 0);
+        client_line(&c[i], line, sizeof(line));
+        ck_assert(strncmp(line, "* OK", 4) == 0);
+    }
+    ck_assert_int_eq(client_connect(&c[2], port), 0);
+    client_line(&c[2], line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE [UNAVAILABLE] Too many sessions");
+    close(c[2].fd);
+    /* The login timeout closes the two idle ones. */
+    uint64_t t0 = now_ms();
+    client_line(&c[0], line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE Login timeout");
+    ck_assert_uint_ge(now_ms() - t0, 500);
+    ck_assert(client_closed(&c[0]));
+    client_line(&c[1], line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE Login timeout");
+    close(c[0].fd);
+    close(c[1].fd);
+    usleep(100000);
+    ck_assert_int_eq(client_connect(&c[0], port), 0);
+    client_line(&c[0], line, sizeof(line));
+    ck_assert(strncmp(line, "* OK", 4) == 0);
+    close(c[0].fd);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(password_policy)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.auth.require_tls", "yes"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.cert", "/nonexistent.pem"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.key", "/nonexistent.pem"),
+                     IMAPSRV_OK);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    struct client c;
+    char line[4096];
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    ck_assert_ptr_nonnull(strstr(line, "LOGINDISABLED"));
+    ck_assert_ptr_null(strstr(line, "AUTH=PLAIN"));
+    client_send(&c, "r1 LOGIN alice secret\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "r1 NO [PRIVACYREQUIRED] Use STARTTLS before "
+                           "logging in with a password");
+    close(c.fd);
+    host_stop(&h);
+
+    /* No way to log in at all: the uniform BYE instead of a greeting. */
+    port = free_port();
+    cfg = base_config(port);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.auth.password", "no"),
+                     IMAPSRV_OK);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE [UNAVAILABLE] This site is not enabled on "
+                           "the server");
+    ck_assert(client_closed(&c));
+    close(c.fd);
+    ck_assert(host_logged(&h, "no authentication method is enabled"));
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(reload_moves_port)
+{
+    struct host h;
+    int port = free_port(), port2 = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    struct client c, d;
+    char line[4096];
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    client_line(&c, line, sizeof(line));
+    client_send(&c, "m1 LOGIN alice secret\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert(strncmp(line, "m1 OK", 5) == 0);
+
+    char p[16];
+    snprintf(p, sizeof(p), "%d", port2);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.port", p), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_reload(h.srv, cfg), IMAPSRV_OK);
+    int bound = 0;
+    ck_assert_int_eq(imapsrv_listener_port(h.srv, "imap", &bound), IMAPSRV_OK);
+    ck_assert_int_eq(bound, port2);
+    /* The old session keeps working; the old port is closed; the new one
+     * answers. */
+    client_send(&c, "m2 NOOP\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "m2 OK NOOP completed");
+    usleep(50000);
+    ck_assert_int_ne(client_connect(&d, port), 0);
+    close(d.fd);
+    ck_assert_int_eq(client_connect(&d, port2), 0);
+    client_line(&d, line, sizeof(line));
+    ck_assert(strncmp(line, "* OK", 4) == 0);
+    close(d.fd);
+
+    /* A refused reload leaves everything as it was. */
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.status", "disabled"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_reload(h.srv, cfg), IMAPSRV_E_CONFIG);
+    ck_assert_int_eq(client_connect(&d, port2), 0);
+    client_line(&d, line, sizeof(line));
+    ck_assert(strncmp(line, "* OK", 4) == 0);
+    close(d.fd);
+    imapsrv_config_destroy(&cfg);
+
+    /* Shutdown says BYE to the open session. */
+    ck_assert_int_eq(imapsrv_shutdown(h.srv, 500, "Test over"), IMAPSRV_OK);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* BYE Test over");
+    close(c.fd);
+    host_stop(&h);
+}
+END_TEST
+
+START_TEST(bind_conflict_reported)
+{
+    int port = free_port();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(fd, 1), 0);
+    imapsrv_config *cfg = base_config(port);
+    struct host h;
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.log_lock, NULL);
+    imapsrv_options o;
+    imapsrv_options_init(&o);
+    o.log = host_log;
+    o.log_userdata = &h;
+    ck_assert_int_eq(imapsrv_create(cfg, &o, &h.srv), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_start(h.srv), IMAPSRV_E_BIND);
+    char want[64];
+    snprintf(want, sizeof(want), "port %d: cannot listen on 127.0.0.1:%d",
+             port, port);
+    ck_assert_msg(host_logged(&h, want), "log: %s", h.log);
+    ck_assert(host_logged(&h, "Address already in use"));
+    imapsrv_destroy(&h.srv);
+    imapsrv_config_destroy(&cfg);
+    close(fd);
+    pthread_mutex_destroy(&h.log_lock);
+}
+END_TEST
+
+START_TEST(create_refuses_bad_config)
+{
+    imapsrv_config *cfg;
+    ck_assert_int_eq(imapsrv_config_new(&cfg), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imap.status", "disabled"),
+                     IMAPSRV_OK);
+    imapsrv *srv = NULL;
+    ck_assert_int_eq(imapsrv_create(cfg, NULL, &srv), IMAPSRV_E_CONFIG);
+    ck_assert_ptr_null(srv);
+    ck_assert_uint_ge(imapsrv_config_problem_count(cfg), 1);
+    imapsrv_config_destroy(&cfg);
+    ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+static Suite *server_suite(void)
+{
+    Suite *s = suite_create("server");
+    TCase *tc = tcase_create("e2e");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, login_threads_sync);
+    tcase_add_test(tc, login_async_hook);
+    tcase_add_test(tc, login_external_loop);
+    tcase_add_test(tc, authenticate_plain);
+    tcase_add_test(tc, syntax_errors_and_limits);
+    tcase_add_test(tc, redirect_and_disabled_ports);
+    tcase_add_test(tc, session_limits);
+    tcase_add_test(tc, password_policy);
+    tcase_add_test(tc, reload_moves_port);
+    tcase_add_test(tc, bind_conflict_reported);
+    tcase_add_test(tc, create_refuses_bad_config);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(server_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
