@@ -32,11 +32,16 @@ struct bound { /* a bound listener and the policy name it serves */
     char name[CFG_NAME_MAX];
 };
 
-struct ip_count { /* sessions per remote address */
+struct ip_count { /* sessions and failed logins per remote address */
     struct ip_count *next;
     unsigned count;
+    unsigned fails;     /* failed logins since the last success */
+    uint64_t last_fail; /* monotonic ms */
     char addr[64];
 };
+
+#define FAIL_MEMORY_MS (15 * 60 * 1000) /* failures older than this expire */
+#define FAIL_DELAY_CAP_MS 60000
 
 #define IP_BUCKETS 256
 
@@ -77,40 +82,90 @@ static unsigned ip_hash(const char *s)
     return h % IP_BUCKETS;
 }
 
+static bool ip_expired(const struct ip_count *e, uint64_t now)
+{
+    return e->count == 0 &&
+           (e->fails == 0 || now - e->last_fail > FAIL_MEMORY_MS);
+}
+
+/* The entry for addr, created if asked; drops expired neighbours on the
+ * way so that the table stays bounded by recent activity. */
+static struct ip_count *ip_find(struct imapsrv *srv, const char *addr,
+                                bool create)
+{
+    uint64_t now = loop_clock_ms();
+    struct ip_count **pp = &srv->ips[ip_hash(addr)], *found = NULL;
+    while (*pp) {
+        struct ip_count *e = *pp;
+        if (strcmp(e->addr, addr) == 0) {
+            found = e;
+        } else if (ip_expired(e, now)) {
+            *pp = e->next;
+            free(e);
+            continue;
+        }
+        pp = &e->next;
+    }
+    if (!found && create && (found = calloc(1, sizeof(*found)))) {
+        snprintf(found->addr, sizeof(found->addr), "%s", addr);
+        found->next = srv->ips[ip_hash(addr)];
+        srv->ips[ip_hash(addr)] = found;
+    }
+    return found;
+}
+
 /* Count a new session from addr; false (nothing counted) over the limit. */
 static bool ip_acquire(struct imapsrv *srv, const char *addr, unsigned limit)
 {
-    struct ip_count **pp = &srv->ips[ip_hash(addr)], *e;
-    for (e = *pp; e && strcmp(e->addr, addr) != 0; e = e->next)
-        ;
-    if (e && limit && e->count >= limit)
+    struct ip_count *e = ip_find(srv, addr, true);
+    if (!e || (limit && e->count >= limit))
         return false;
-    if (!e) {
-        if (!(e = calloc(1, sizeof(*e))))
-            return false;
-        snprintf(e->addr, sizeof(e->addr), "%s", addr);
-        e->next = *pp;
-        *pp = e;
-    }
     e->count++;
     return true;
 }
 
 static void ip_release(struct imapsrv *srv, const char *addr)
 {
-    struct ip_count **pp = &srv->ips[ip_hash(addr)];
-    for (; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->addr, addr) == 0) {
-            if (--(*pp)->count == 0) {
-                struct ip_count *dead = *pp;
-                *pp = dead->next;
-                free(dead);
-            }
-            return;
-        }
+    struct ip_count *e = ip_find(srv, addr, false);
+    if (e && e->count)
+        e->count--; /* freed by a later ip_find once it has expired */
+}
+
+/* A login from the session's address succeeded or failed; for a failure,
+ * the delay before answering: it doubles with each failure from that
+ * address (capped) and a success resets it. */
+static unsigned auth_result(void *server, struct session *s, bool ok)
+{
+    struct imapsrv *srv = server;
+    unsigned base = s->lim->auth_fail_delay_ms, delay = base;
+    pthread_mutex_lock(&srv->lock);
+    struct ip_count *e = ip_find(srv, s->conn->peer, !ok);
+    if (e && ok) {
+        e->fails = 0;
+    } else if (e) {
+        uint64_t now = loop_clock_ms();
+        if (now - e->last_fail > FAIL_MEMORY_MS)
+            e->fails = 0;
+        e->fails++;
+        e->last_fail = now;
+        unsigned cap = base > FAIL_DELAY_CAP_MS ? base : FAIL_DELAY_CAP_MS;
+        for (unsigned i = 1; i < e->fails && delay < cap; i++)
+            delay = delay * 2 > cap ? cap : delay * 2;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return delay;
 }
 
 /* ---- sessions ---- */
+
+static void session_started(void *server, struct session *s)
+{
+    struct server_loop *sl = s->loop->owner;
+    s->loop_next = sl->sessions;
+    if (sl->sessions)
+        sl->sessions->loop_prev = s;
+    sl->sessions = s;
+}
 
 static void session_ended(void *server, struct session *s)
 {
@@ -161,7 +216,6 @@ static void on_accept(void *userdata, struct listener *l, struct loop *lp,
                       int fd)
 {
     struct imapsrv *srv = userdata;
-    struct server_loop *sl = lp->owner;
     struct policy *pol = NULL;
     const struct cfg_listener *lst = bound_policy(srv, l, &pol);
     struct conn *c = conn_new(lp, fd, NULL, NULL);
@@ -201,21 +255,13 @@ static void on_accept(void *userdata, struct listener *l, struct loop *lp,
         return;
     }
     uint64_t id = atomic_fetch_add(&srv->next_id, 1) + 1;
-    struct session *s = session_start(&srv->env, pol, lst, c, id, NULL);
-    policy_unref(pol); /* the session holds its own reference */
-    if (!s) {
+    if (!session_start(&srv->env, pol, lst, c, id)) {
         pthread_mutex_lock(&srv->lock);
         ip_release(srv, c->peer);
         pthread_mutex_unlock(&srv->lock);
         atomic_fetch_sub(&srv->active, 1);
-        return;
     }
-    if (s->gone)
-        return; /* closed while starting: session_ended has run */
-    s->loop_next = sl->sessions;
-    if (sl->sessions)
-        sl->sessions->loop_prev = s;
-    sl->sessions = s;
+    policy_unref(pol); /* a session holds its own reference */
 }
 
 static void on_accept_error(void *userdata, struct listener *l, int err)
@@ -327,7 +373,8 @@ static imapsrv_status bind_set(struct imapsrv *srv, const imapsrv_config *cfg,
         for (size_t i = 0; i < n; i++)
             if (set[i].l)
                 retire(srv, set[i].l);
-        memset(reused, 0, old_count * sizeof(*reused));
+        if (reused)
+            memset(reused, 0, old_count * sizeof(*reused));
         free(set);
         return st;
     }
@@ -369,6 +416,31 @@ static imapsrv_status check_config(struct imapsrv *srv, imapsrv_config *cfg)
         imapsrv_log_level lvl;
         const char *msg = imapsrv_config_problem(cfg, i, &lvl);
         log_line(&srv->env.log, lvl, "config.check", "%s", msg);
+    }
+    return st;
+}
+
+/* TLS arrives with the GnuTLS module; until then a listener that would
+ * need it is refused rather than served in plaintext. */
+static imapsrv_status check_tls(struct imapsrv *srv, const imapsrv_config *cfg)
+{
+    imapsrv_status st = IMAPSRV_OK;
+    for (size_t i = 0; i < cfg->listener_count; i++) {
+        const struct cfg_listener *l = &cfg->listeners[i];
+        if (l->status == IMAPSRV_PORT_DISABLED)
+            continue;
+        if (l->tls == IMAPSRV_TLS_IMPLICIT || l->auth_client_cert) {
+            log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "tls.config",
+                     "listener %s: TLS is not supported by this build "
+                     "(%s)", l->name,
+                     l->auth_client_cert ? "auth.client_cert = yes"
+                                         : "tls = implicit");
+            st = IMAPSRV_E_CONFIG;
+        } else if (l->tls == IMAPSRV_TLS_STARTTLS && cfg->tls_cert) {
+            log_line(&srv->env.log, IMAPSRV_LOG_WARNING, "tls.config",
+                     "listener %s: tls.cert is set but this build has no "
+                     "TLS support: STARTTLS is not offered", l->name);
+        }
     }
     return st;
 }
@@ -468,7 +540,9 @@ imapsrv_status imapsrv_create(imapsrv_config *cfg, const imapsrv_options *opts,
     srv->opts = o;
     srv->env.log = (struct log){o.log, o.log_userdata, o.log_level};
     srv->env.counters = &srv->counters;
+    srv->env.session_started = session_started;
     srv->env.session_ended = session_ended;
+    srv->env.auth_result = auth_result;
     srv->env.server = srv;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->reload_lock, NULL);
@@ -476,6 +550,8 @@ imapsrv_status imapsrv_create(imapsrv_config *cfg, const imapsrv_options *opts,
     imapsrv_status st = copy_hooks(srv, &o) ? IMAPSRV_OK : IMAPSRV_E_INVALID;
     if (st == IMAPSRV_OK)
         st = check_config(srv, cfg);
+    if (st == IMAPSRV_OK)
+        st = check_tls(srv, cfg);
     if (st == IMAPSRV_OK && !(srv->pol = policy_from(cfg)))
         st = IMAPSRV_E_NOMEM;
     srv->loop_count = o.run_mode == IMAPSRV_RUN_EXTERNAL ? 1 : o.threads;
@@ -546,6 +622,8 @@ imapsrv_status imapsrv_reload(imapsrv *srv, imapsrv_config *cfg)
     if (!srv || !cfg)
         return IMAPSRV_E_INVALID;
     imapsrv_status st = check_config(srv, cfg);
+    if (st == IMAPSRV_OK)
+        st = check_tls(srv, cfg);
     if (st != IMAPSRV_OK) {
         log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "config.reload",
                  "reload refused; the running configuration stays");

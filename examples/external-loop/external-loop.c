@@ -50,11 +50,12 @@ static bool equal_ct(const char *a, size_t alen, const char *b, size_t blen)
 static imapsrv_status check_password(void *ud, imapsrv_op *op,
                                      const imapsrv_auth_request *req)
 {
-    /* Both compares always run: '&', not '&&'. */
-    bool ok = equal_ct(req->authcid, strlen(req->authcid), "demo", 4) &
-              equal_ct(req->password, req->password_len, "demo", 4);
+    /* Both compares always run, so a wrong name costs what a wrong
+     * password does. */
+    bool user_ok = equal_ct(req->authcid, strlen(req->authcid), "demo", 4);
+    bool pass_ok = equal_ct(req->password, req->password_len, "demo", 4);
 
-    return ok ? IMAPSRV_OK : IMAPSRV_E_AUTHFAILED;
+    return user_ok && pass_ok ? IMAPSRV_OK : IMAPSRV_E_AUTHFAILED;
 }
 
 static void log_line(void *ud, imapsrv_log_level level, const char *event,

@@ -295,8 +295,7 @@ static void load_users(struct loader *ld, bool embedded)
  * overrides, then the users file; report every problem found. */
 static void load_settings(struct loader *ld, const struct cmdline *cl)
 {
-    static const conffile_handler base = {on_entry, on_error, NULL};
-    conffile_handler h = base;
+    conffile_handler h = {on_entry, on_error, ld};
     struct settings *s = ld->s;
     imapsrv_log_level level;
 
@@ -308,7 +307,6 @@ static void load_settings(struct loader *ld, const struct cmdline *cl)
         problem(ld, IMAPSRV_LOG_ERROR, "out of memory");
         return;
     }
-    h.ctx = ld;
     if (cl->conf) {
         conffile_parse_file(cl->conf, &h);
     } else {
@@ -494,7 +492,8 @@ static void reload(imapsrv *srv, const struct cmdline *cl,
     cur->builtin_users = next.builtin_users;
     cur->log_level = next.log_level;
     settings_free(&next);
-    log_msg(lg, IMAPSRV_LOG_NOTICE, "daemon.reload", "settings and users reloaded");
+    log_msg(lg, IMAPSRV_LOG_NOTICE, "daemon.reload",
+            "settings and users reloaded");
 }
 
 /* Wait for signals; returns the one that asked to stop. */
@@ -653,6 +652,30 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
     return -1;
 }
 
+static void check_log(void *userdata, imapsrv_log_level level,
+                      const char *event, const char *line)
+{
+    /* The configuration's own problems were printed already. */
+    if (level <= IMAPSRV_LOG_WARNING && strcmp(event, "config.check") != 0)
+        fprintf(stderr, "%s: %s\n",
+                level == IMAPSRV_LOG_ERROR ? "error" : "warning", line);
+}
+
+/* What only building the server can tell (TLS material, for one). */
+static int check_server(struct settings *s)
+{
+    imapsrv_options o;
+    imapsrv *srv = NULL;
+
+    imapsrv_options_init(&o);
+    o.run_mode = IMAPSRV_RUN_EXTERNAL; /* no threads for a check */
+    o.log = check_log;
+    o.log_level = IMAPSRV_LOG_WARNING;
+    imapsrv_status st = imapsrv_create(s->cfg, &o, &srv);
+    imapsrv_destroy(&srv);
+    return st == IMAPSRV_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct cmdline cl;
@@ -667,9 +690,9 @@ int main(int argc, char **argv)
     }
     load_settings(&ld, &cl);
     if (cl.test || ld.errors > 0) {
-        if (ld.errors == 0)
+        rc = ld.errors > 0 ? 1 : check_server(&s);
+        if (rc == 0)
             puts("configuration OK");
-        rc = ld.errors > 0 ? 1 : 0;
     } else {
         atomic_init(&lg.level, (int)s.log_level);
         rc = serve(&cl, &s, &lg);

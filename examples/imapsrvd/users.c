@@ -152,7 +152,8 @@ static size_t finish(users *u, const char *file, users_error_fn err,
 {
     size_t out = 0, errors = 0;
 
-    qsort(u->v, u->n, sizeof *u->v, entry_cmp);
+    if (u->n > 1) /* u->v may be NULL when empty */
+        qsort(u->v, u->n, sizeof *u->v, entry_cmp);
     for (size_t i = 0; i < u->n; i++) {
         if (out > 0 && strcmp(u->v[out - 1].name, u->v[i].name) == 0) {
             report(err, ctx, file, u->v[i].line, "duplicate entry",

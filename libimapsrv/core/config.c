@@ -1047,6 +1047,12 @@ const char *cfg_redirect_message(const imapsrv_config *cfg,
         snprintf(buf, buflen, "%s", l->redirect_message);
         return buf;
     }
+    /* The port clients should use: an enabled TLS listener's, else the
+     * configured TLS port even while it is off (the check warns then). */
+    const struct cfg_listener *imaps = cfg ? cfg_listener_find(cfg, "imaps")
+                                           : NULL;
+    if (imaps)
+        port = imaps->port;
     for (size_t i = 0; cfg && i < cfg->listener_count; i++)
         if (cfg->listeners[i].status == IMAPSRV_PORT_ENABLED &&
             cfg->listeners[i].tls == IMAPSRV_TLS_IMPLICIT) {

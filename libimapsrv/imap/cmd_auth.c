@@ -12,6 +12,8 @@ static void login_done(struct session *s)
 {
     s->state = SESS_AUTH;
     loop_timer_cancel(s->loop, &s->timer); /* the login timeout is over */
+    if (s->env->auth_result)
+        s->env->auth_result(s->env->server, s, true);
     atomic_fetch_add(&s->env->counters->logins_ok, 1);
     log_line(&s->env->log, IMAPSRV_LOG_INFO, "auth.ok",
              "session %llu from %s: user %s logged in on %s",
@@ -74,9 +76,11 @@ static void auth_checked(struct session *s, struct imapsrv_op *op)
         if (st == IMAPSRV_E_AUTHFAILED || st == IMAPSRV_E_AUTHZFAILED) {
             /* Slow down guessing; the connection stays paused.  The timer
              * is cancelled if the connection goes first. */
+            unsigned ms = s->lim->auth_fail_delay_ms;
+            if (s->env->auth_result)
+                ms = s->env->auth_result(s->env->server, s, false);
             s->delay.fn = fail_delayed;
-            loop_timer_arm(s->loop, &s->delay,
-                           loop_now(s->loop) + s->lim->auth_fail_delay_ms);
+            loop_timer_arm(s->loop, &s->delay, loop_now(s->loop) + ms);
             return;
         }
         session_finish(s, "NO", s->fail_code, "Authentication refused");

@@ -237,9 +237,12 @@ void session_finish(struct session *s, const char *status, const char *code,
     if (status)
         session_tagged(s, s->tag, status, code, text);
     session_arm_idle(s);
+    session_ref(s); /* resuming may run commands that end the session */
     if (!s->closing)
         conn_resume(s->conn);
-    conn_flush(s->conn);
+    if (!s->gone)
+        conn_flush(s->conn);
+    session_unref(s);
 }
 
 static bool literal_ok(struct session *s)
@@ -272,6 +275,9 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
 {
     struct session *s = owner;
     size_t done = 0;
+    /* A command may end the connection, which drops the connection's
+     * reference; ours keeps the session until this loop is done. */
+    session_ref(s);
     if (s->state != SESS_NOTAUTH)
         session_arm_idle(s);
     while (done < len && !s->busy && !s->closing && !s->gone) {
@@ -307,6 +313,7 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
         if (ev == FR_NEED_MORE)
             break;
     }
+    session_unref(s);
     return done;
 }
 
@@ -316,6 +323,15 @@ static const struct conn_handler session_handler = {
 };
 
 /* ---- start ---- */
+
+/* Some way to log in exists on this connection, now or after STARTTLS. */
+static bool login_possible(const struct session *s)
+{
+    if (session_password_allowed(s))
+        return true;
+    return s->lst->auth_password && s->pol->tls_ready &&
+           s->lst->tls == IMAPSRV_TLS_STARTTLS;
+}
 
 static void write_greeting(struct session *s)
 {
@@ -327,14 +343,13 @@ static void write_greeting(struct session *s)
     wbuf_puts(w, "\r\n");
 }
 
-struct session *session_start(const struct imap_env *env, struct policy *pol,
-                              const struct cfg_listener *lst, struct conn *c,
-                              uint64_t id, void *server_data)
+bool session_start(const struct imap_env *env, struct policy *pol,
+                   const struct cfg_listener *lst, struct conn *c, uint64_t id)
 {
     struct session *s = calloc(1, sizeof(*s));
     if (!s) {
         conn_abort(c);
-        return NULL;
+        return false;
     }
     s->env = env;
     s->pol = pol;
@@ -344,7 +359,6 @@ struct session *session_start(const struct imap_env *env, struct policy *pol,
     s->conn = c;
     s->loop = c->loop;
     s->id = id;
-    s->server_data = server_data;
     s->refs = 1; /* held by the connection until it closes */
     s->timer.fn = session_timer;
     struct framer_limits fl = {
@@ -359,11 +373,13 @@ struct session *session_start(const struct imap_env *env, struct policy *pol,
     atomic_fetch_add(&env->counters->connections_total, 1);
     atomic_fetch_add(&env->counters->connections_open, 1);
     conn_set_owner(c, &session_handler, s);
+    if (env->session_started)
+        env->session_started(env->server, s);
 
     log_line(&env->log, IMAPSRV_LOG_INFO, "session.start",
              "session %llu from %s on %s (%s:%d)", (unsigned long long)id,
              c->peer, lst->name, c->local, c->local_port);
-    if (!cfg_listener_can_login(pol->cfg, lst)) {
+    if (!login_possible(s)) {
         /* POLICY.md "nobody can log in": a uniform answer, a precise log. */
         atomic_fetch_add(&env->counters->refused_by_policy, 1);
         log_line(&env->log, IMAPSRV_LOG_WARNING, "policy.nologin",
@@ -373,12 +389,12 @@ struct session *session_start(const struct imap_env *env, struct policy *pol,
         wbuf_puts(&c->out, "* BYE [UNAVAILABLE] This site is not enabled "
                            "on the server\r\n");
         session_close(s);
-        return s;
+        return true;
     }
     write_greeting(s);
     session_arm_idle(s);
     conn_flush(c);
-    return s;
+    return true;
 }
 
 /* ---- operations ---- */

@@ -48,8 +48,13 @@ struct imap_env {
     bool have_auth, have_store;
     struct log log;
     struct imap_counters *counters;
-    /* Called once when a session ends (per-address accounting). */
+    /* Called once when a session begins (before anything is sent) and
+     * once when it ends: the server's bookkeeping. */
+    void (*session_started)(void *server, struct session *s);
     void (*session_ended)(void *server, struct session *s);
+    /* A login succeeded or failed; returns the delay (ms) before a
+     * failure is answered. */
+    unsigned (*auth_result)(void *server, struct session *s, bool ok);
     void *server;
 };
 
@@ -73,7 +78,6 @@ struct session {
     struct conn *conn;
     struct loop *loop;
     uint64_t id; /* for log lines */
-    void *server_data; /* the server's per-session bookkeeping */
     struct session *loop_prev, *loop_next; /* the server's per-loop list */
 
     enum session_state state;
@@ -98,10 +102,11 @@ struct session {
 };
 
 /* Start a session on an accepted connection: greeting (or the policy's BYE)
- * written, timers armed.  NULL when out of memory (conn aborted). */
-struct session *session_start(const struct imap_env *env, struct policy *pol,
-                              const struct cfg_listener *lst, struct conn *c,
-                              uint64_t id, void *server_data);
+ * written, timers armed.  False when out of memory (conn aborted, no
+ * callback run).  The session may already be gone when this returns. */
+bool session_start(const struct imap_env *env, struct policy *pol,
+                   const struct cfg_listener *lst, struct conn *c,
+                   uint64_t id);
 /* Server shutdown: "* BYE text" and close. */
 void session_bye(struct session *s, const char *text);
 

@@ -323,6 +323,8 @@ class Daemon(ServerProcess):
               extra_args=(), address=LOOPBACK, timeout=START_TIMEOUT):
         """Start the daemon; wait until its log shows a listener for every
         port in expect_ports (default: imap.port of overrides)."""
+        self.port = int(overrides["imap.port"]) if overrides and "imap.port" in overrides \
+            else None
         if expect_ports is None:
             expect_ports = []
             if overrides and "imap.port" in overrides and \
@@ -493,6 +495,24 @@ def parse_greeting_caps(line):
     if not m:
         return None, None
     return {c.upper() for c in m.group(1).split()}, m.group(2)
+
+
+def make_cert(test, proc):
+    """A self-signed certificate and key for localhost / 127.0.0.1 in the
+    process's temporary directory; skips the test without openssl."""
+    import shutil as _sh
+    if not _sh.which("openssl"):
+        test.skipTest("openssl not installed")
+    cert, key = proc.path("cert.pem"), proc.path("key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2",
+                        "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    if r.returncode != 0:
+        test.skipTest("openssl req failed: %r" % r.stderr[-300:])
+    return cert, key
 
 
 def login(client, tag="L1", user=DEMO_USER, password=DEMO_PASS):

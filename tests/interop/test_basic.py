@@ -66,17 +66,42 @@ def parse_imaplib_list(data):
 
 class Base(T.DaemonTestCase):
     GREETING = "Interop test server ready"
+    # SHARE: the class's tests that need nothing but the base config use one
+    # daemon (started on first use, restarted if it died, stopped at the end
+    # of the class). Only for classes whose tests fail no logins: failed
+    # logins slow down later ones from the same address.
+    SHARE = False
+    _shared = None
 
-    def setUp(self):
-        self.port = T.free_port()
-        self.overrides = {
-            "imap.port": self.port,
+    @classmethod
+    def tearDownClass(cls):
+        if cls._shared is not None:
+            cls._shared.cleanup()
+            cls._shared = None
+
+    def base_overrides(self, port):
+        return {
+            "imap.port": port,
             "imap.address": T.LOOPBACK,
             "imap.greeting": self.GREETING,
             "limits.auth_fail_delay": "200ms",
         }
 
+    def setUp(self):
+        self.port = T.free_port()
+        self.overrides = self.base_overrides(self.port)
+
     def start(self, **extra):
+        cls = type(self)
+        if self.SHARE and not extra and self.overrides == self.base_overrides(self.port):
+            if cls._shared is None or not cls._shared.running():
+                if cls._shared is not None:
+                    cls._shared.cleanup()
+                cls._shared = T.Daemon()
+                cls._shared.start(self.overrides)
+            self.daemon = cls._shared
+            self.port = self.daemon.port
+            return self.daemon
         ov = dict(self.overrides)
         ov.update(extra)
         self.daemon = self.start_daemon(ov)
@@ -90,6 +115,8 @@ class Base(T.DaemonTestCase):
 
 
 class Greeting(Base):
+    SHARE = True
+
     def test_greeting_carries_capabilities(self):
         """The greeting has [CAPABILITY ...] (mbsync never asks) with the
         advertised set, and the configured text."""
@@ -167,6 +194,32 @@ class Login(Base):
         self.assertTaggedOK(tagged, "a3")
         self.assertEqual(len(unt), 1, unt)
 
+    def test_failed_login_delay_grows_per_address(self):
+        """POLICY: the delay grows per remote address (capped): repeated
+        failures from 127.0.0.1, on new connections too, wait longer than
+        the first; another address starts again at the base delay."""
+        self.start(**{"limits.auth_fail_delay": "200ms"})
+        times = []
+        for conn in range(2):
+            c = self.client()
+            for i in range(2):
+                tag = "f%d%d" % (conn, i)
+                t0 = time.monotonic()
+                _u, tagged = c.command(tag, "LOGIN demo wrong", timeout=15)
+                times.append(time.monotonic() - t0)
+                self.assertLine(tagged, FAIL_LINE % tag.encode())
+            c.close()
+        self.assertGreaterEqual(times[0], 0.19, times)
+        self.assertGreater(times[3], times[0] * 1.5,
+                           "delays did not grow: %s" % ["%.3f" % t for t in times])
+        other = self.raw(self.port, source="127.0.0.2")
+        other.greeting()
+        t0 = time.monotonic()
+        _u, tagged = other.command("o1", "LOGIN demo wrong", timeout=15)
+        t_other = time.monotonic() - t0
+        self.assertLine(tagged, FAIL_LINE % b"o1")
+        self.assertLess(t_other, times[3], "another address inherited the delay")
+
     def test_imaplib_login_bad_then_good(self):
         self.start()
         m = self.imap(self.port)
@@ -240,6 +293,7 @@ class Login(Base):
         c.command("a3", "LOGOUT")
         c2.command("b2", "LOGOUT")
         log = d.log()
+        self.assertIn("carol", log, "debug log shows no session at all")
         for secret in ("S3cret-Carol-Pw", "Wr0ng-Carol-Pw", ir, ir.rstrip("=")):
             self.assertNotIn(secret, log)
 
@@ -369,8 +423,37 @@ class Authenticate(Base):
         self.assertEqual(unt, [])
         self.assertRegex(tagged, rb"^a1 NO ")
 
+    def test_plain_other_authzid_refused(self):
+        """No proxy authorization: authzid other than the user fails."""
+        self.start()
+        c = self.client()
+        unt, tagged = c.command("a1", "AUTHENTICATE PLAIN " + b64(b"other\0demo\0demo"))
+        self.assertEqual(unt, [])
+        self.assertRegex(tagged, rb"^a1 NO ")
+        _u, tagged = c.command("a2", 'LIST "" INBOX')
+        self.assertRegex(tagged, rb"^a2 (BAD|NO) ")
+
+    def test_plain_invalid_base64(self):
+        self.start()
+        c = self.client()
+        _u, tagged = c.command("a1", "AUTHENTICATE PLAIN !!!not-base64")
+        self.assertRegex(tagged, rb"^a1 BAD ")
+        _u, tagged = c.command("a2", "LOGIN demo demo")
+        self.assertTaggedOK(tagged, "a2")
+
+    def test_starttls_without_certificate(self):
+        self.start()
+        c = self.client()
+        unt, tagged = c.command("a1", "STARTTLS")
+        self.assertEqual(unt, [])
+        self.assertRegex(tagged, rb"^a1 (BAD|NO) ")
+        _u, tagged = c.command("a2", "LOGIN demo demo")
+        self.assertTaggedOK(tagged, "a2")
+
 
 class Mailboxes(Base):
+    SHARE = True
+
     def test_imaplib_list(self):
         self.start()
         m = self.imap(self.port)
@@ -477,6 +560,8 @@ class Mailboxes(Base):
 
 
 class Session(Base):
+    SHARE = True
+
     def test_logout_raw(self):
         self.start()
         c = self.client()
@@ -589,6 +674,61 @@ class Session(Base):
         line = c.readline()
         self.assertRegex(line, rb"^\* BYE \[TOOBIG\]")
         self.assertTrue(c.closed_within(3))
+
+    def test_cross_protocol_garbage_is_cut_off(self):
+        """An HTTP request sent to the IMAP port: a few BADs, then BYE and
+        close (default limits.max_bad_commands)."""
+        self.start()
+        c = self.client()
+        c.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n")
+        data = c.read_until_closed(3)
+        lines = data.split(b"\r\n")
+        self.assertTrue([ln for ln in lines if ln.startswith(b"* BYE")], data)
+        self.assertFalse([ln for ln in lines if b" OK" in ln], data)
+
+    def test_max_bad_commands(self):
+        self.start(**{"limits.max_bad_commands": 2})
+        c = self.client()
+        _u, tagged = c.command("a1", "FOO")
+        self.assertRegex(tagged, rb"^a1 BAD ")
+        _u, tagged = c.command("a2", "FOO")
+        self.assertRegex(tagged, rb"^a2 BAD ")
+        self.assertRegex(c.readline(), rb"^\* BYE ")
+        self.assertTrue(c.closed_within(3))
+
+
+class Concurrency(Base):
+    def test_parallel_clients_with_threads(self):
+        """threads = 4: twelve imaplib clients at once, each logs in and
+        lists."""
+        import threading
+        self.start(threads=4)
+        errors, done = [], []
+
+        def worker(i):
+            try:
+                m = imaplib.IMAP4(T.LOOPBACK, self.port, timeout=10)
+                try:
+                    assert m.login("demo", "demo")[0] == "OK"
+                    for _ in range(5):
+                        typ, data = m.list()
+                        assert typ == "OK" and len(data) == len(T.DEMO_FOLDERS), data
+                    assert m.logout()[0] == "BYE"
+                    done.append(i)
+                finally:
+                    try:
+                        m.shutdown()  # already done by a successful logout()
+                    except OSError:
+                        pass
+            except Exception as e:  # noqa: BLE001
+                errors.append("client %d: %r" % (i, e))
+        ts = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(12)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(20)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(done), list(range(12)))
 
 
 class CryptUsers(Base):

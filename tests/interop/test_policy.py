@@ -72,8 +72,11 @@ class Redirect(T.DaemonTestCase):
 
 class RedirectDefaultMessage(T.DaemonTestCase):
     def test_default_message_names_the_tls_port(self):
+        """The default redirect text names the configured TLS port (not a
+        fixed 993), even while that port is off (then -t warns)."""
         p1, p2, p3 = T.free_ports(3)
-        self.start_daemon({
+        d = self.new_daemon()
+        d.start({
             "imap.port": p1, "imap.address": T.LOOPBACK, "imap.status": "redirect",
             "imaps.port": p3,
             "listener.main.port": p2, "listener.main.address": T.LOOPBACK,
@@ -157,10 +160,11 @@ class ConfigCheck(T.DaemonTestCase):
         line = self.assertProblem(out, str(port))
         self.assertIn("extra", line)
 
+    @unittest.skipUnless(T.have_ipv6_loopback(), "no IPv6 loopback")
     def test_same_port_on_different_addresses_is_valid(self):
         port = T.free_port()
         rc, out = self.check(ov(port, **{"listener.extra.port": port,
-                                         "listener.extra.address": "127.0.0.2"}))
+                                         "listener.extra.address": "::1"}))
         self.assertEqual(rc, 0, out)
 
     def test_no_enabled_port(self):
@@ -340,6 +344,19 @@ class Sessions(T.DaemonTestCase):
         self.assertLess(time.monotonic() - t0, 3.0)
         self.assertTrue(c.closed_within(3))
 
+    def test_login_timeout_during_authenticate(self):
+        """A client stalled inside an AUTHENTICATE exchange is still closed."""
+        port = T.free_port()
+        self.start_daemon(ov(port, **{"limits.login_timeout": "1s"}))
+        c = self.raw(port)
+        c.greeting()
+        t0 = time.monotonic()
+        c.send("a1 AUTHENTICATE PLAIN\r\n")
+        self.assertTrue(c.readline().startswith(b"+"))
+        self.assertLine(c.readline(timeout=6), b"* BYE Login timeout\r\n")
+        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertTrue(c.closed_within(3))
+
     def test_logged_in_session_outlives_login_timeout(self):
         port = T.free_port()
         self.start_daemon(ov(port, **{"limits.login_timeout": "1s"}))
@@ -403,6 +420,19 @@ class Listeners(T.DaemonTestCase):
         self.assertTrue(T.port_refuses(port, T.LOOPBACK), "bound beyond ::1")
         m = self.imap(port, host="::1")
         self.assertEqual(m.login("demo", "demo")[0], "OK")
+
+    @unittest.skipUnless(T.have_ipv6_loopback(), "no IPv6 loopback")
+    def test_address_list(self):
+        """imap.address = "127.0.0.1, ::1": one port on both addresses."""
+        port = T.free_port()
+        d = self.start_daemon({"imap.port": port, "imap.address": "127.0.0.1, ::1"},
+                              expect_ports=[port])
+        d.wait_listening([port], address=None)
+        addrs = sorted(a for (a, p, _n, _s) in d.listening() if p == port)
+        self.assertEqual(len(addrs), 2, d.log())
+        for host in ("127.0.0.1", "::1"):
+            c = self.raw(port, host=host)
+            self.assertTrue(c.greeting().startswith(b"* OK "), host)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class Reload(T.DaemonTestCase):
         m = self.imap(self.a)
         m.login("demo", "demo")
         off = self.reload_to(conf(0), [])
-        self.d.wait_output(r"imap\.port", after=off, timeout=5)
+        self.d.wait_output(r"imap\.port\b.*\b0\b", after=off, timeout=5)
         self.assertTrue(self.d.running(), "daemon died on a bad reload\n" + self.d.describe())
         self.assertEqual(m.noop()[0], "OK")
         c = self.raw(self.a)
@@ -88,7 +88,7 @@ class Reload(T.DaemonTestCase):
         self.assertTrue(T.wait_port_refuses(self.a))
         self.assertTrue(self.raw(self.b).greeting().startswith(b"* OK "))
         off = self.reload_to(conf(0), [])
-        self.d.wait_output(r"imap\.port", after=off, timeout=5)
+        self.d.wait_output(r"imap\.port\b.*\b0\b", after=off, timeout=5)
         self.assertTrue(self.raw(self.b).greeting().startswith(b"* OK "))
         self.assertEqual(m.noop()[0], "OK")
         self.d.signal(signal.SIGTERM)
@@ -176,6 +176,33 @@ class Shutdown(T.DaemonTestCase):
         d = self.start_daemon({"imap.port": port, "imap.address": T.LOOPBACK})
         self.assertEqual(d.stop(), 0, d.describe())
         self.assertFalse(d.killed)
+
+    def test_sigterm_during_failed_login_delay(self):
+        """Shutdown does not wait for a pending failed-login delay."""
+        port = T.free_port()
+        d = self.start_daemon({"imap.port": port, "imap.address": T.LOOPBACK,
+                               "limits.auth_fail_delay": "20s"})
+        c = self.raw(port)
+        c.greeting()
+        c.send("a1 LOGIN demo wrong\r\n")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        data = c.read_until_closed(5)
+        self.assertRegex(data, rb"(^|\r\n)\* BYE")
+        self.assertNotIn(b"a1 OK", data)
+        self.assertEqual(d.wait_exit(5), 0, d.describe())
+        self.assertLess(time.monotonic() - t0, 5)
+
+    def test_pidfile(self):
+        port = T.free_port()
+        d = self.new_daemon()
+        pidfile = d.path("imapsrvd.pid")
+        d.start({"imap.port": port, "imap.address": T.LOOPBACK, "pidfile": pidfile})
+        with open(pidfile) as f:
+            self.assertEqual(f.read().strip(), str(d.pid))
+        self.assertEqual(d.stop(), 0, d.describe())
+        self.assertFalse(os.path.exists(pidfile), "pidfile left behind after SIGTERM")
 
 
 if __name__ == "__main__":

@@ -2439,8 +2439,9 @@ START_TEST(test_redirect_message)
                      REDIRECT_TEXT "993");
     /* The first enabled implicit-TLS listener's port. */
     set_ok(c, "imaps.port", "9993");
+    /* imaps still disabled: its configured port is still the one to name */
     ck_assert_str_eq(cfg_redirect_message(c, l, buf, sizeof buf),
-                     REDIRECT_TEXT "993"); /* imaps still disabled */
+                     REDIRECT_TEXT "9993");
     set_ok(c, "imaps.status", "enabled");
     l = cfg_listener_find(c, "imap");
     ck_assert_str_eq(cfg_redirect_message(c, l, buf, sizeof buf),

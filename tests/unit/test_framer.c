@@ -694,6 +694,7 @@ static Suite *framer_suite(void)
     tcase_add_test(tc, test_tag_and_name);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
+    tcase_set_timeout(tc, 120); /* slow under valgrind */
     tcase_add_test(tc, test_line_too_long);
     tcase_add_test(tc, test_skip_nonsync_literal);
     tcase_add_test(tc, test_command_too_long);
