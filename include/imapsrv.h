@@ -208,6 +208,18 @@ typedef struct imapsrv_auth_request {
     int tls; /* the connection is encrypted */
 } imapsrv_auth_request;
 
+/* A client certificate that verified against tls.ca (chain, dates,
+ * revocation), offered for AUTHENTICATE EXTERNAL. */
+typedef struct imapsrv_cert_request {
+    const char *subject_dn;
+    const char *common_name;
+    const char *email;   /* first e-mail address in subjectAltName, or "" */
+    const char *authzid; /* identity the client asks for, or "" */
+    const char *listener;
+    const char *remote_addr;
+    const char *local_addr;
+} imapsrv_cert_request;
+
 typedef struct imapsrv_auth_hooks {
     size_t size; /* sizeof(imapsrv_auth_hooks) */
     void *userdata;
@@ -216,7 +228,16 @@ typedef struct imapsrv_auth_hooks {
      * IMAPSRV_PENDING and later call imapsrv_auth_done(). */
     imapsrv_status (*password)(void *userdata, imapsrv_op *op,
                                const imapsrv_auth_request *req);
+    /* Optional: map a verified client certificate to a user, named with
+     * imapsrv_auth_set_user() or imapsrv_auth_done().  Without it the user
+     * is the certificate's e-mail address, else its CN. */
+    imapsrv_status (*certificate)(void *userdata, imapsrv_op *op,
+                                  const imapsrv_cert_request *req);
 } imapsrv_auth_hooks;
+
+/* Either way, an authorization identity (authzid) other than the user is
+ * refused with [AUTHORIZATIONFAILED] unless the hook names that identity
+ * as the user: the library enforces it, hooks need not. */
 
 /* Finish a pending authentication.  `user` is the canonical user name the
  * session runs as (NULL: the name the client gave). */
@@ -437,6 +458,15 @@ imapsrv_status imapsrv_run_wait(imapsrv *srv, int timeout_ms);
  * listener of that name is bound. */
 imapsrv_status imapsrv_listener_port(const imapsrv *srv, const char *name,
                                      int *port_r);
+
+/* Write a self-signed certificate and its key (ECDSA P-256, PEM; the key
+ * file mode 0600) naming the given host names and IP addresses, e.g. for
+ * an appliance's first start.  `names` is NULL-terminated; entries that
+ * parse as IP addresses go into the certificate as such. */
+imapsrv_status imapsrv_tls_self_signed(const char *cert_file,
+                                       const char *key_file,
+                                       const char *const *names,
+                                       char *err, size_t errlen);
 
 typedef struct imapsrv_stats {
     size_t size;

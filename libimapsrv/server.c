@@ -1,5 +1,6 @@
 /* The server object: lifecycle, run modes, listeners and reload.  Composes
  * the layers: net/ accepts, imap/ speaks, core/ holds policy and loops. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "imap/session.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/tls.h"
 
 #define LISTEN_BACKLOG 511
 #define MAX_THREADS 256
@@ -420,40 +422,82 @@ static imapsrv_status check_config(struct imapsrv *srv, imapsrv_config *cfg)
     return st;
 }
 
-/* TLS arrives with the GnuTLS module; until then a listener that would
- * need it is refused rather than served in plaintext. */
-static imapsrv_status check_tls(struct imapsrv *srv, const imapsrv_config *cfg)
+/* A configuration generation: the config copied, its TLS credentials
+ * loaded.  NULL (and the reason logged) when a certificate, key, CA or CRL
+ * does not load. */
+static struct policy *policy_from(struct imapsrv *srv,
+                                  const imapsrv_config *cfg,
+                                  imapsrv_status *st_r)
 {
-    imapsrv_status st = IMAPSRV_OK;
-    for (size_t i = 0; i < cfg->listener_count; i++) {
-        const struct cfg_listener *l = &cfg->listeners[i];
-        if (l->status == IMAPSRV_PORT_DISABLED)
-            continue;
-        if (l->tls == IMAPSRV_TLS_IMPLICIT || l->auth_client_cert) {
-            log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "tls.config",
-                     "listener %s: TLS is not supported by this build "
-                     "(%s)", l->name,
-                     l->auth_client_cert ? "auth.client_cert = yes"
-                                         : "tls = implicit");
-            st = IMAPSRV_E_CONFIG;
-        } else if (l->tls == IMAPSRV_TLS_STARTTLS && cfg->tls_cert) {
-            log_line(&srv->env.log, IMAPSRV_LOG_WARNING, "tls.config",
-                     "listener %s: tls.cert is set but this build has no "
-                     "TLS support: STARTTLS is not offered", l->name);
+    struct tls_ctx *tls = NULL;
+    *st_r = IMAPSRV_E_NOMEM;
+    if (cfg->tls_cert && cfg->tls_key) {
+        struct tls_options to = {
+            .main = {.cert_file = cfg->tls_cert,
+                     .key_file = cfg->tls_key,
+                     .key_password = cfg->tls_key_password},
+            .ca_file = cfg->tls_ca,
+            .crl_file = cfg->tls_crl,
+            .priority = cfg->tls_priority,
+        };
+        char err[512];
+        if (tls_ctx_new(&to, &tls, err, sizeof(err)) < 0) {
+            log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "tls.config", "%s",
+                     err);
+            *st_r = IMAPSRV_E_CONFIG;
+            return NULL;
         }
     }
-    return st;
+    imapsrv_config *copy = NULL;
+    struct policy *p = NULL;
+    if (imapsrv_config_clone(cfg, &copy) == IMAPSRV_OK &&
+        (p = policy_new(copy, tls)))
+        *st_r = IMAPSRV_OK;
+    if (!p) {
+        imapsrv_config_destroy(&copy);
+        if (tls)
+            tls_ctx_unref(tls);
+    }
+    return p;
 }
 
-static struct policy *policy_from(const imapsrv_config *cfg)
+imapsrv_status imapsrv_tls_self_signed(const char *cert_file,
+                                       const char *key_file,
+                                       const char *const *names, char *err,
+                                       size_t errlen)
 {
-    imapsrv_config *copy = NULL;
-    if (imapsrv_config_clone(cfg, &copy) != IMAPSRV_OK)
-        return NULL;
-    struct policy *p = policy_new(copy);
-    if (!p)
-        imapsrv_config_destroy(&copy);
-    return p;
+    if (!cert_file || !key_file || !names || !names[0])
+        return IMAPSRV_E_INVALID;
+    /* Split the names into DNS names and IP addresses. */
+    size_t n = 0;
+    while (names[n])
+        n++;
+    const char **dns = calloc(n + 1, sizeof(*dns));
+    const char **ips = calloc(n + 1, sizeof(*ips));
+    size_t nd = 0, ni = 0;
+    imapsrv_status st = IMAPSRV_E_NOMEM;
+    if (dns && ips) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned char buf[16];
+            if (inet_pton(AF_INET, names[i], buf) == 1 ||
+                inet_pton(AF_INET6, names[i], buf) == 1)
+                ips[ni++] = names[i];
+            else
+                dns[nd++] = names[i];
+        }
+        char local[256];
+        if (!err || !errlen) {
+            err = local;
+            errlen = sizeof(local);
+        }
+        st = tls_make_self_signed(cert_file, key_file, dns, ips, err,
+                                  errlen) < 0
+                 ? IMAPSRV_E_TLS
+                 : IMAPSRV_OK;
+    }
+    free(dns);
+    free(ips);
+    return st;
 }
 
 /* ---- lifecycle ---- */
@@ -551,9 +595,7 @@ imapsrv_status imapsrv_create(imapsrv_config *cfg, const imapsrv_options *opts,
     if (st == IMAPSRV_OK)
         st = check_config(srv, cfg);
     if (st == IMAPSRV_OK)
-        st = check_tls(srv, cfg);
-    if (st == IMAPSRV_OK && !(srv->pol = policy_from(cfg)))
-        st = IMAPSRV_E_NOMEM;
+        srv->pol = policy_from(srv, cfg, &st);
     srv->loop_count = o.run_mode == IMAPSRV_RUN_EXTERNAL ? 1 : o.threads;
     if (st == IMAPSRV_OK &&
         !(srv->loops = calloc(srv->loop_count, sizeof(*srv->loops))))
@@ -622,16 +664,12 @@ imapsrv_status imapsrv_reload(imapsrv *srv, imapsrv_config *cfg)
     if (!srv || !cfg)
         return IMAPSRV_E_INVALID;
     imapsrv_status st = check_config(srv, cfg);
-    if (st == IMAPSRV_OK)
-        st = check_tls(srv, cfg);
-    if (st != IMAPSRV_OK) {
+    struct policy *pol = st == IMAPSRV_OK ? policy_from(srv, cfg, &st) : NULL;
+    if (!pol) {
         log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "config.reload",
                  "reload refused; the running configuration stays");
         return st;
     }
-    struct policy *pol = policy_from(cfg);
-    if (!pol)
-        return IMAPSRV_E_NOMEM;
     pthread_mutex_lock(&srv->reload_lock);
     if (atomic_load(&srv->stopping)) {
         pthread_mutex_unlock(&srv->reload_lock);

@@ -519,7 +519,8 @@ static int serve(const struct cmdline *cl, struct settings *s,
                  struct logger *lg)
 {
     struct auth auth = {.cur = NULL};
-    imapsrv_auth_hooks ah = {sizeof ah, &auth, auth_password};
+    imapsrv_auth_hooks ah = {
+        .size = sizeof ah, .userdata = &auth, .password = auth_password};
     imapsrv_store_hooks sh;
     imapsrv_options opts;
     imapsrv *srv = NULL;

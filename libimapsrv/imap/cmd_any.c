@@ -114,7 +114,15 @@ enum cmd_result cmd_starttls(struct session *s, struct imap_command *cmd)
         session_tagged(s, cmd->tag.s, "BAD", NULL, "TLS is already active");
         return CMD_DONE;
     }
-    session_tagged(s, cmd->tag.s, "NO", "CANNOT",
-                   "STARTTLS is not available on this port");
+    if (!s->pol->tls || s->lst->tls != IMAPSRV_TLS_STARTTLS) {
+        session_tagged(s, cmd->tag.s, "NO", "CANNOT",
+                       "STARTTLS is not available on this port");
+        return CMD_DONE;
+    }
+    session_tagged(s, cmd->tag.s, "OK", NULL, "Begin TLS negotiation now");
+    s->tls = true;
+    s->switching = true;
+    framer_discard(&s->fr);
+    conn_start_tls(s->conn, s->pol->tls, false, true);
     return CMD_DONE;
 }

@@ -61,6 +61,8 @@ static void auth_checked(struct session *s, struct imapsrv_op *op)
 {
     imapsrv_status st = op->status;
     const char *user = op->user ? op->user : op->req.authcid;
+    if (st == IMAPSRV_OK && !user[0])
+        st = IMAPSRV_E_AUTHFAILED; /* a certificate hook that named no one */
     /* An authorization identity other than the user needs the hook's
      * consent, which it gives by naming that identity as the user. */
     if (st == IMAPSRV_OK && op->req.authzid[0] &&
@@ -106,16 +108,12 @@ static void auth_checked(struct session *s, struct imapsrv_op *op)
                                             s->user, &uop->out));
 }
 
-/* Start the password check; the session is busy until auth_checked runs. */
-static void auth_start(struct session *s, const char *mech,
-                       const char *authzid, const char *authcid,
-                       const char *pw, size_t pwlen)
+/* An op carrying the request's strings (wiped when it is freed); NULL
+ * when out of memory, after answering NO. */
+static struct imapsrv_op *auth_op(struct session *s, const char *mech,
+                                  const char *authzid, const char *authcid,
+                                  const char *pw, size_t pwlen)
 {
-    if (!s->env->have_auth || !s->env->auth.password) {
-        session_finish(s, "NO", "UNAVAILABLE",
-                       "No authentication service is configured");
-        return;
-    }
     struct imapsrv_op *op = op_new(s, auth_checked);
     size_t zl = strlen(authzid), cl = strlen(authcid);
     if (op) {
@@ -123,12 +121,10 @@ static void auth_start(struct session *s, const char *mech,
         op->secret = malloc(op->secret_len);
     }
     if (!op || !op->secret) {
-        if (op) {
-            op_free(op);
-            session_unref(s);
-        }
+        if (op)
+            op_cancel(op);
         session_finish(s, "NO", "UNAVAILABLE", "Out of memory");
-        return;
+        return NULL;
     }
     char *p = op->secret;
     memcpy(p, authzid, zl + 1);
@@ -146,7 +142,66 @@ static void auth_start(struct session *s, const char *mech,
     op->req.remote_addr = s->conn->peer;
     op->req.local_addr = s->conn->local;
     op->req.tls = s->tls;
-    op_started(op, s->env->auth.password(s->env->auth.userdata, op, &op->req));
+    return op;
+}
+
+/* Start the password check; the session is busy until auth_checked runs. */
+static void auth_start(struct session *s, const char *mech,
+                       const char *authzid, const char *authcid,
+                       const char *pw, size_t pwlen)
+{
+    if (!s->env->have_auth || !s->env->auth.password) {
+        session_finish(s, "NO", "UNAVAILABLE",
+                       "No authentication service is configured");
+        return;
+    }
+    struct imapsrv_op *op = auth_op(s, mech, authzid, authcid, pw, pwlen);
+    if (op)
+        op_started(op, s->env->auth.password(s->env->auth.userdata, op,
+                                             &op->req));
+}
+
+/* AUTHENTICATE EXTERNAL: the verified certificate names the user, through
+ * the host's hook or by default its e-mail address, else its CN. */
+static void external_start(struct session *s, const char *authzid)
+{
+    const struct tls_cert_info *ci = s->cert;
+    const char *who = "";
+    if (s->cert_status == TLS_CERT_VALID)
+        who = ci->email[0] ? ci->email : ci->common_name;
+    struct imapsrv_op *op = auth_op(s, "EXTERNAL", authzid, who, "", 0);
+    if (!op)
+        return;
+    bool hook = s->env->have_auth && s->env->auth.certificate;
+    if (s->cert_status != TLS_CERT_VALID || (!who[0] && !hook)) {
+        /* Never a login without a valid, mapped certificate; the reason
+         * goes to the log only. */
+        log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "auth.external",
+                 "session %llu from %s: EXTERNAL refused: %s",
+                 (unsigned long long)s->id, s->conn->peer,
+                 s->cert_status == TLS_CERT_NONE      ? "no client certificate"
+                 : s->cert_status == TLS_CERT_INVALID ? ci->reason
+                                                      : "certificate names no user");
+        op_started(op, IMAPSRV_E_AUTHFAILED);
+        return;
+    }
+    if (!hook) {
+        op_started(op, IMAPSRV_OK);
+        return;
+    }
+    op->cert_req = (imapsrv_cert_request){
+        .subject_dn = ci->subject_dn,
+        .common_name = ci->common_name,
+        .email = ci->email,
+        .authzid = op->req.authzid,
+        .listener = s->lst->name,
+        .remote_addr = s->conn->peer,
+        .local_addr = s->conn->local,
+    };
+    /* The hook names the user; without a name it is unmapped. */
+    op->req.authcid = "";
+    op_started(op, s->env->auth.certificate(s->env->auth.userdata, op,
+                                            &op->cert_req));
 }
 
 /* NO when this connection may not use a password now, else NULL. */
@@ -212,8 +267,11 @@ static enum cmd_result sasl_next(struct session *s, enum sasl_status st,
     }
     struct sasl *sa = s->sasl;
     s->busy = true;
-    auth_start(s, sasl_mech_name(sa->mech), sa->authzid, sa->authcid,
-               sa->password, sa->password_len);
+    if (sa->mech == SASL_EXTERNAL)
+        external_start(s, sa->authzid);
+    else
+        auth_start(s, sasl_mech_name(sa->mech), sa->authzid, sa->authcid,
+                   sa->password, sa->password_len);
     sasl_reset(s);
     return CMD_ASYNC;
 }
@@ -222,12 +280,12 @@ enum cmd_result cmd_authenticate(struct session *s, struct imap_command *cmd)
 {
     enum sasl_mech mech;
     if (!sasl_mech_from_name(cmd->u.authenticate.mechanism.s, &mech) ||
-        mech == SASL_EXTERNAL) {
+        (mech == SASL_EXTERNAL && !s->lst->auth_client_cert)) {
         session_tagged(s, cmd->tag.s, "NO", "CANNOT",
                        "Unsupported authentication mechanism");
         return CMD_DONE;
     }
-    if (password_refused(s, cmd->tag.s))
+    if (mech != SASL_EXTERNAL && password_refused(s, cmd->tag.s))
         return CMD_DONE;
     s->sasl = calloc(1, sizeof(*s->sasl));
     if (!s->sasl) {
@@ -250,6 +308,12 @@ void auth_sasl_line(struct session *s, const char *line, size_t len)
     enum sasl_status st = sasl_step(s->sasl, line, len, true, &challenge);
     if (sasl_next(s, st, challenge) == CMD_ASYNC && s->busy)
         conn_pause(s->conn);
+}
+
+void auth_sasl_abort(struct session *s, const char *why)
+{
+    sasl_reset(s);
+    session_tagged(s, s->tag, "BAD", NULL, why);
 }
 
 void imapsrv_auth_done(imapsrv_op *op, imapsrv_status status, const char *user)

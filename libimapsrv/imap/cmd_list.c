@@ -199,10 +199,8 @@ enum cmd_result cmd_list(struct session *s, struct imap_command *cmd)
                 break;
         }
     if (!op || op->pattern_count < cl->pattern_count) {
-        if (op) {
-            op_free(op);
-            session_unref(s);
-        }
+        if (op)
+            op_cancel(op);
         session_tagged(s, cmd->tag.s, "NO", "UNAVAILABLE", "Out of memory");
         return CMD_DONE;
     }

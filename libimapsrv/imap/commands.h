@@ -33,6 +33,7 @@ enum cmd_result cmd_starttls(struct session *s, struct imap_command *cmd);
 enum cmd_result cmd_login(struct session *s, struct imap_command *cmd);
 enum cmd_result cmd_authenticate(struct session *s, struct imap_command *cmd);
 void auth_sasl_line(struct session *s, const char *line, size_t len);
+void auth_sasl_abort(struct session *s, const char *why);
 /* cmd_list.c */
 enum cmd_result cmd_list(struct session *s, struct imap_command *cmd);
 

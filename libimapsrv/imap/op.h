@@ -22,6 +22,7 @@ struct imapsrv_op {
     op_complete_fn complete;
     char *user; /* canonical user name from an auth hook */
     imapsrv_auth_request req;
+    imapsrv_cert_request cert_req;
     char *secret; /* holds req's strings; wiped before free */
     size_t secret_len;
     struct op_mailboxes mailboxes;
@@ -35,5 +36,7 @@ struct imapsrv_op *op_new(struct session *s, op_complete_fn complete);
 /* Hand a hook's immediate answer (or PENDING) to the op. */
 void op_started(struct imapsrv_op *op, imapsrv_status st);
 void op_free(struct imapsrv_op *op);
+/* Drop an op that was never handed to a hook. */
+void op_cancel(struct imapsrv_op *op);
 
 #endif

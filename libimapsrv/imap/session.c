@@ -14,13 +14,14 @@
 
 /* ---- configuration generations ---- */
 
-struct policy *policy_new(imapsrv_config *cfg)
+struct policy *policy_new(imapsrv_config *cfg, struct tls_ctx *tls)
 {
     struct policy *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
     atomic_init(&p->refs, 1);
     p->cfg = cfg;
+    p->tls = tls;
     return p;
 }
 
@@ -30,6 +31,8 @@ void policy_unref(struct policy *p)
 {
     if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
         imapsrv_config_destroy(&p->cfg);
+        if (p->tls)
+            tls_ctx_unref(p->tls);
         free(p);
     }
 }
@@ -97,6 +100,7 @@ void session_unref(struct session *s)
         free(s->sasl);
     }
     free(s->user);
+    free(s->cert);
     policy_unref(s->pol);
     free(s);
 }
@@ -280,7 +284,8 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
     session_ref(s);
     if (s->state != SESS_NOTAUTH)
         session_arm_idle(s);
-    while (done < len && !s->busy && !s->closing && !s->gone) {
+    while (done < len && !s->busy && !s->closing && !s->gone &&
+           !s->switching) {
         size_t used = 0;
         enum framer_event ev = framer_feed(&s->fr, data + done, len - done,
                                            &used);
@@ -305,6 +310,10 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
             literal_ok(s);
             break;
         case FR_LINE_TOO_LONG:
+            if (s->input == INPUT_SASL) { /* the AUTHENTICATE ends here */
+                auth_sasl_abort(s, "Authentication response too long");
+                break;
+            }
             session_tagged(s, framer_tag(&s->fr), "BAD", NULL,
                            "Command line too long");
             count_bad(s);
@@ -313,13 +322,45 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
         if (ev == FR_NEED_MORE)
             break;
     }
+    if (s->switching) {
+        /* Bytes pipelined after STARTTLS are never read as commands. */
+        s->switching = false;
+        done = len;
+    }
     session_unref(s);
     return done;
+}
+
+static void session_secure(void *owner, bool ok, const char *err)
+{
+    struct session *s = owner;
+    if (!ok) {
+        log_line(&s->env->log, IMAPSRV_LOG_INFO, "tls.fail",
+                 "session %llu from %s: TLS handshake failed: %s",
+                 (unsigned long long)s->id, s->conn->peer, err);
+        return;
+    }
+    char desc[128];
+    tls_describe(s->conn->tls, desc, sizeof(desc));
+    log_line(&s->env->log, IMAPSRV_LOG_DEBUG, "tls.ok",
+             "session %llu: %s%s", (unsigned long long)s->id, desc,
+             tls_resumed(s->conn->tls) ? " (resumed)" : "");
+    if (!s->conn->tls_request_cert)
+        return;
+    s->cert = calloc(1, sizeof(*s->cert));
+    s->cert_status = s->cert ? tls_client_cert(s->conn->tls, s->cert)
+                             : TLS_CERT_NONE;
+    if (s->cert_status == TLS_CERT_INVALID)
+        log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "tls.client_cert",
+                 "session %llu from %s: client certificate refused: %s "
+                 "(%s)", (unsigned long long)s->id, s->conn->peer,
+                 s->cert->reason, s->cert->subject_dn);
 }
 
 static const struct conn_handler session_handler = {
     .on_data = session_on_data,
     .on_close = session_conn_closed,
+    .on_secure = session_secure,
 };
 
 /* ---- start ---- */
@@ -329,7 +370,10 @@ static bool login_possible(const struct session *s)
 {
     if (session_password_allowed(s))
         return true;
-    return s->lst->auth_password && s->pol->tls_ready &&
+    if (s->lst->auth_client_cert && s->tls && s->pol->tls &&
+        tls_ctx_has_ca(s->pol->tls))
+        return true;
+    return s->lst->auth_password && s->pol->tls &&
            s->lst->tls == IMAPSRV_TLS_STARTTLS;
 }
 
@@ -375,6 +419,13 @@ bool session_start(const struct imap_env *env, struct policy *pol,
     conn_set_owner(c, &session_handler, s);
     if (env->session_started)
         env->session_started(env->server, s);
+    if (lst->tls == IMAPSRV_TLS_IMPLICIT && pol->tls) {
+        /* Everything below is queued until the handshake is done. */
+        s->tls = true;
+        conn_start_tls(c, pol->tls, lst->auth_client_cert, false);
+        if (s->gone)
+            return true;
+    }
 
     log_line(&env->log, IMAPSRV_LOG_INFO, "session.start",
              "session %llu from %s on %s (%s:%d)", (unsigned long long)id,
@@ -443,6 +494,13 @@ void op_free(struct imapsrv_op *op)
         free(op->patterns[i]);
     free(op->patterns);
     free(op);
+}
+
+void op_cancel(struct imapsrv_op *op)
+{
+    struct session *s = op->s;
+    op_free(op);
+    session_unref(s);
 }
 
 void imapsrv_op_done(imapsrv_op *op, imapsrv_status status)

@@ -14,6 +14,7 @@
 #include "core/loop.h"
 #include "imapsrv.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "proto/command.h"
 #include "proto/framer.h"
 #include "proto/sasl.h"
@@ -23,10 +24,11 @@
 struct policy {
     atomic_int refs;
     imapsrv_config *cfg;
-    bool tls_ready; /* a certificate is loaded: STARTTLS/implicit possible */
+    struct tls_ctx *tls; /* NULL: no certificate configured */
 };
 
-struct policy *policy_new(imapsrv_config *cfg); /* takes ownership */
+/* Takes ownership of cfg and of the reference to tls (may be NULL). */
+struct policy *policy_new(imapsrv_config *cfg, struct tls_ctx *tls);
 void policy_ref(struct policy *p);
 void policy_unref(struct policy *p);
 
@@ -91,8 +93,11 @@ struct session {
     bool gone;     /* connection closed */
     bool busy;     /* a command is waiting for a hook or a delay */
     bool closing;  /* BYE sent, output draining */
-    bool tls;
+    bool tls;       /* encrypted, or the handshake is under way */
+    bool switching; /* STARTTLS accepted: the rest of the input is dropped */
     unsigned bad_commands;
+    enum tls_cert_status cert_status;
+    struct tls_cert_info *cert; /* when a certificate was asked for */
 
     char tag[64]; /* tag of the command in progress (busy) */
     const char *fail_code; /* response code of a delayed failure */

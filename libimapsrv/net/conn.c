@@ -32,14 +32,17 @@ static void numeric_addr(const struct sockaddr_storage *ss, char *buf,
     }
 }
 
+static void tls_begin(struct conn *c);
+
 static void conn_update_events(struct conn *c)
 {
-    if (c->closed)
-        return;
+    if (c->closed || c->tls_state == CONN_TLS_HANDSHAKE)
+        return; /* the handshake sets its own interest */
     uint32_t ev = 0;
-    if (!c->paused && !c->closing && conn_out_pending(c) < OUT_HIGH_WATER)
+    if (!c->paused && !c->closing && c->tls_state != CONN_TLS_AFTER_FLUSH &&
+        conn_out_pending(c) < OUT_HIGH_WATER)
         ev |= EPOLLIN;
-    if (conn_out_pending(c))
+    if (conn_out_pending(c) || (c->tls && tls_wants_write(c->tls)))
         ev |= EPOLLOUT;
     loop_io_mod(c->loop, &c->io, ev);
 }
@@ -50,6 +53,10 @@ static void conn_free_task(struct loop *lp, struct loop_task *t)
                                      offsetof(struct conn, free_task));
     wbuf_free(&c->out);
     free(c->in);
+    if (c->tls)
+        tls_conn_free(c->tls);
+    if (c->tls_ctx)
+        tls_ctx_unref(c->tls_ctx);
     free(c);
 }
 
@@ -84,10 +91,13 @@ void conn_flush(struct conn *c)
         conn_finish(c);
         return;
     }
+    if (c->tls_state == CONN_TLS_HANDSHAKE)
+        return; /* queued output waits for the handshake */
     size_t len;
     const char *p = wbuf_pending(&c->out, &len);
     while (len) {
-        ssize_t w = send(c->io.fd, p, len, MSG_NOSIGNAL);
+        ssize_t w = c->tls ? tls_send(c->tls, p, len)
+                           : send(c->io.fd, p, len, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -101,6 +111,10 @@ void conn_flush(struct conn *c)
     }
     if (!len && c->closing) {
         conn_finish(c);
+        return;
+    }
+    if (!len && c->tls_state == CONN_TLS_AFTER_FLUSH) {
+        tls_begin(c);
         return;
     }
     conn_update_events(c);
@@ -142,7 +156,9 @@ static bool conn_read(struct conn *c)
         c->in = n;
         c->in_cap = cap;
     }
-    ssize_t r = recv(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    size_t room = c->in_cap - c->in_len;
+    ssize_t r = c->tls ? tls_recv(c->tls, c->in + c->in_len, room)
+                       : recv(c->io.fd, c->in + c->in_len, room, 0);
     if (r > 0) {
         c->in_len += (size_t)r;
         return true;
@@ -152,11 +168,88 @@ static bool conn_read(struct conn *c)
     return false; /* EOF or error */
 }
 
+/* GnuTLS may hold decrypted bytes the socket no longer signals: take them
+ * while the owner wants input. */
+static void conn_pump(struct conn *c)
+{
+    while (c->tls && !c->closed && !c->paused && !c->closing &&
+           tls_pending(c->tls)) {
+        if (!conn_read(c)) {
+            conn_finish(c);
+            return;
+        }
+        conn_deliver(c);
+    }
+}
+
+static void tls_step(struct conn *c)
+{
+    enum tls_result r = tls_handshake(c->tls);
+    if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
+        loop_io_mod(c->loop, &c->io, r == TLS_WANT_READ ? EPOLLIN : EPOLLOUT);
+        return;
+    }
+    bool ok = r == TLS_DONE;
+    c->tls_state = ok ? CONN_TLS_ON : c->tls_state;
+    if (c->h && c->h->on_secure)
+        c->h->on_secure(c->owner, ok, ok ? NULL : tls_error(c->tls));
+    if (!ok) {
+        conn_finish(c);
+        return;
+    }
+    if (c->closed)
+        return;
+    conn_flush(c);
+    conn_pump(c);
+    if (!c->closed)
+        conn_flush(c);
+}
+
+static void tls_begin(struct conn *c)
+{
+    c->in_len = 0;
+    c->tls = tls_conn_new(c->tls_ctx, c->io.fd, c->tls_request_cert);
+    if (!c->tls) {
+        if (c->h && c->h->on_secure)
+            c->h->on_secure(c->owner, false, "out of memory");
+        conn_finish(c);
+        return;
+    }
+    c->tls_state = CONN_TLS_HANDSHAKE;
+    tls_step(c);
+}
+
+void conn_start_tls(struct conn *c, struct tls_ctx *ctx, bool request_cert,
+                    bool after_flush)
+{
+    if (c->closed || c->tls_state != CONN_PLAIN)
+        return;
+    tls_ctx_ref(ctx);
+    c->tls_ctx = ctx;
+    c->tls_request_cert = request_cert;
+    c->in_len = 0;
+    if (after_flush) {
+        c->tls_state = CONN_TLS_AFTER_FLUSH;
+        conn_flush(c); /* begins the handshake once the OK is out */
+    } else {
+        tls_begin(c);
+    }
+}
+
+bool conn_secure(const struct conn *c)
+{
+    return c->tls_state == CONN_TLS_ON;
+}
+
 static void conn_ready(struct loop *lp, struct loop_io *io, uint32_t events)
 {
     struct conn *c = (struct conn *)((char *)io - offsetof(struct conn, io));
     if (c->closed)
         return;
+    if (c->tls_state == CONN_TLS_HANDSHAKE) {
+        tls_step(c);
+        return;
+    }
     if (events & EPOLLOUT)
         conn_flush(c);
     if (c->closed)
@@ -168,6 +261,7 @@ static void conn_ready(struct loop *lp, struct loop_io *io, uint32_t events)
             return;
         }
         conn_deliver(c);
+        conn_pump(c);
         if (!c->closed)
             conn_flush(c);
     } else if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLOUT)) {
@@ -225,6 +319,7 @@ void conn_resume(struct conn *c)
         return;
     c->paused = false;
     conn_deliver(c);
+    conn_pump(c);
     if (!c->closed)
         conn_flush(c);
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "core/loop.h"
+#include "net/tls.h"
 #include "proto/writer.h"
 
 struct conn;
@@ -24,6 +25,16 @@ struct conn_handler {
     /* The connection is gone (peer closed, error, or conn_close finished).
      * The owner must not touch the conn after this. */
     void (*on_close)(void *owner);
+    /* The TLS handshake finished: ok, or failed (err says why; the
+     * connection closes right after). */
+    void (*on_secure)(void *owner, bool ok, const char *err);
+};
+
+enum conn_tls_state {
+    CONN_PLAIN,
+    CONN_TLS_AFTER_FLUSH, /* STARTTLS: handshake once the OK is sent */
+    CONN_TLS_HANDSHAKE,
+    CONN_TLS_ON,
 };
 
 struct conn {
@@ -39,6 +50,10 @@ struct conn {
     bool closed;
     bool delivering;
     struct loop_task free_task;
+    enum conn_tls_state tls_state;
+    struct tls_conn *tls;
+    struct tls_ctx *tls_ctx; /* referenced while the connection lives */
+    bool tls_request_cert;
     char peer[64];  /* numeric address of the client */
     char local[64]; /* numeric local address */
     int local_port;
@@ -57,6 +72,14 @@ void conn_resume(struct conn *c);
 void conn_flush(struct conn *c);
 /* Drop unread input (nothing a client pipelined may survive STARTTLS). */
 void conn_discard_input(struct conn *c);
+/* Switch to TLS.  after_flush: first send what is queued in plaintext
+ * (STARTTLS's OK); otherwise queued output waits for the handshake (the
+ * greeting of an implicit-TLS port).  Unread input is dropped either way:
+ * nothing sent before the handshake may be read as a command. */
+void conn_start_tls(struct conn *c, struct tls_ctx *ctx, bool request_cert,
+                    bool after_flush);
+bool conn_secure(const struct conn *c);
+
 /* Close after the queued output is sent (bounded by the owner's timers). */
 void conn_close(struct conn *c);
 /* Close at once, dropping queued output. */

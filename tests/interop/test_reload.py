@@ -199,6 +199,10 @@ class Shutdown(T.DaemonTestCase):
         d = self.new_daemon()
         pidfile = d.path("imapsrvd.pid")
         d.start({"imap.port": port, "imap.address": T.LOOPBACK, "pidfile": pidfile})
+        # Written once the listeners are bound, just after they are logged.
+        deadline = time.monotonic() + 5
+        while not os.path.exists(pidfile) and time.monotonic() < deadline:
+            time.sleep(0.05)
         with open(pidfile) as f:
             self.assertEqual(f.read().strip(), str(d.pid))
         self.assertEqual(d.stop(), 0, d.describe())

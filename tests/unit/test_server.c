@@ -530,29 +530,78 @@ START_TEST(session_limits)
 }
 END_TEST
 
+/* A self-signed certificate in a fresh temporary directory. */
+static void make_cert(char *dir, size_t len, char *cert, char *key)
+{
+    snprintf(dir, len, "/tmp/imapsrv-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    sprintf(cert, "%s/cert.pem", dir);
+    sprintf(key, "%s/key.pem", dir);
+    const char *names[] = {"localhost", "127.0.0.1", NULL};
+    char err[256];
+    ck_assert_msg(imapsrv_tls_self_signed(cert, key, names, err,
+                                          sizeof(err)) == IMAPSRV_OK,
+                  "%s", err);
+}
+
+static void drop_cert(const char *dir, const char *cert, const char *key)
+{
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+}
+
 START_TEST(password_policy)
 {
     struct host h;
+    char dir[64], cert[96], key[96];
+    make_cert(dir, sizeof(dir), cert, key);
     int port = free_port();
     imapsrv_config *cfg = base_config(port);
     ck_assert_int_eq(imapsrv_config_set(cfg, "imap.auth.require_tls", "yes"),
                      IMAPSRV_OK);
-    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.cert", "/nonexistent.pem"),
-                     IMAPSRV_OK);
-    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.key", "/nonexistent.pem"),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.cert", cert), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.key", key), IMAPSRV_OK);
     host_start(&h, cfg, IMAPSRV_RUN_THREADS);
     imapsrv_config_destroy(&cfg);
     struct client c;
     char line[4096];
-    /* Passwords wait for STARTTLS, and no certificate could be loaded:
-     * nobody can log in, and the client is told so at once. */
     ck_assert_int_eq(client_connect(&c, port), 0);
     client_line(&c, line, sizeof(line));
-    ck_assert_str_eq(line, "* BYE [UNAVAILABLE] This site is not enabled on "
-                           "the server");
+    ck_assert_ptr_nonnull(strstr(line, " STARTTLS"));
+    ck_assert_ptr_nonnull(strstr(line, "LOGINDISABLED"));
+    ck_assert_ptr_null(strstr(line, "AUTH=PLAIN"));
+    client_send(&c, "r1 LOGIN alice secret\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "r1 NO [PRIVACYREQUIRED] Use STARTTLS before "
+                           "logging in with a password");
+    /* What is pipelined after STARTTLS is never answered in plaintext:
+     * the next bytes the server expects are a TLS ClientHello. */
+    client_send(&c, "r2 STARTTLS\r\nr3 CAPABILITY\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "r2 OK Begin TLS negotiation now");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "<timeout>");
     close(c.fd);
     host_stop(&h);
+
+    /* A certificate that does not load refuses the configuration, naming
+     * the file. */
+    cfg = base_config(port);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.cert", "/nonexistent.pem"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "tls.key", key), IMAPSRV_OK);
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.log_lock, NULL);
+    imapsrv_options o;
+    imapsrv_options_init(&o);
+    o.log = host_log;
+    o.log_userdata = &h;
+    ck_assert_int_eq(imapsrv_create(cfg, &o, &h.srv), IMAPSRV_E_CONFIG);
+    ck_assert_msg(host_logged(&h, "/nonexistent.pem"), "log: %s", h.log);
+    imapsrv_config_destroy(&cfg);
+    pthread_mutex_destroy(&h.log_lock);
+    drop_cert(dir, cert, key);
 
     /* No way to log in at all: the uniform BYE instead of a greeting. */
     port = free_port();
