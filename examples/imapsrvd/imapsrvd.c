@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conffile.h"
@@ -30,6 +31,7 @@
 #include "users.h"
 
 #define DEMO_USER "demo"
+#define DEMO_DIR "imapsrvd-demo"
 #define SHUTDOWN_GRACE_MS 2000
 
 struct cmdline {
@@ -293,6 +295,29 @@ static void load_users(struct loader *ld, bool embedded)
 
 /* Build settings from the embedded default or the file, then the -o
  * overrides, then the users file; report every problem found. */
+/* The embedded default's TLS certificate: made once, self-signed, under
+ * the working directory. */
+static void demo_certificate(struct loader *ld)
+{
+    static const char *const names[] = {"localhost", "127.0.0.1", "::1",
+                                        NULL};
+    const char *cert = DEMO_DIR "/cert.pem", *key = DEMO_DIR "/key.pem";
+    char err[256];
+
+    if (access(cert, R_OK) == 0 && access(key, R_OK) == 0)
+        return;
+    if (mkdir(DEMO_DIR, 0700) != 0 && errno != EEXIST) {
+        problem(ld, IMAPSRV_LOG_ERROR, "%s: %s", DEMO_DIR, strerror(errno));
+        return;
+    }
+    if (imapsrv_tls_self_signed(cert, key, names, err, sizeof err) !=
+        IMAPSRV_OK)
+        problem(ld, IMAPSRV_LOG_ERROR, "demo certificate: %s", err);
+    else
+        fprintf(stderr, "made a self-signed certificate for the demo: %s\n",
+                cert);
+}
+
 static void load_settings(struct loader *ld, const struct cmdline *cl)
 {
     conffile_handler h = {on_entry, on_error, ld};
@@ -310,8 +335,19 @@ static void load_settings(struct loader *ld, const struct cmdline *cl)
     if (cl->conf) {
         conffile_parse_file(cl->conf, &h);
     } else {
-        apply(ld, "built-in default", "imap.port", "1143");
-        apply(ld, "built-in default", "imap.address", "127.0.0.1");
+        static const char *const builtin[][2] = {
+            {"imap.port", "1143"},
+            {"imap.address", "127.0.0.1"},
+            {"imaps.port", "1993"},
+            {"imaps.address", "127.0.0.1"},
+            {"imaps.status", "enabled"},
+            {"imaps.auth.password", "yes"},
+            {"tls.cert", DEMO_DIR "/cert.pem"},
+            {"tls.key", DEMO_DIR "/key.pem"},
+        };
+        for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+            apply(ld, "built-in default", builtin[i][0], builtin[i][1]);
+        demo_certificate(ld);
     }
     for (size_t i = 0; i < cl->noverrides; i++) {
         char where[32], *copy = strdup(cl->overrides[i]), *key, *value;
@@ -394,6 +430,23 @@ static imapsrv_status auth_password(void *ud, imapsrv_op *op,
     /* No proxy logins here: acting as another user is not granted. */
     if (req->authzid && *req->authzid && strcmp(req->authzid, req->authcid))
         return IMAPSRV_E_AUTHZFAILED;
+    return IMAPSRV_OK;
+}
+
+/* A verified client certificate logs in as its e-mail address, else its
+ * CN, when that names a user of the users file; otherwise it is unmapped. */
+static imapsrv_status auth_certificate(void *ud, imapsrv_op *op,
+                                       const imapsrv_cert_request *req)
+{
+    struct auth *a = ud;
+    const char *name = req->email[0] ? req->email : req->common_name;
+    struct users_ref *r = users_acquire(a);
+    bool known = users_exists(r->users, name);
+
+    users_release(a, r);
+    if (!known)
+        return IMAPSRV_E_AUTHFAILED;
+    imapsrv_auth_set_user(op, name);
     return IMAPSRV_OK;
 }
 
@@ -520,7 +573,10 @@ static int serve(const struct cmdline *cl, struct settings *s,
 {
     struct auth auth = {.cur = NULL};
     imapsrv_auth_hooks ah = {
-        .size = sizeof ah, .userdata = &auth, .password = auth_password};
+        .size = sizeof ah,
+        .userdata = &auth,
+        .password = auth_password,
+        .certificate = auth_certificate};
     imapsrv_store_hooks sh;
     imapsrv_options opts;
     imapsrv *srv = NULL;

@@ -304,6 +304,11 @@ static bool crypt_verify(const struct entry *e, const char *password,
     return ok;
 }
 
+bool users_exists(const users *u, const char *name)
+{
+    return name && find(u, name) != NULL;
+}
+
 bool users_verify(const users *u, const char *name, const char *password,
                   size_t len)
 {

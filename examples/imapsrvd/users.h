@@ -35,6 +35,8 @@ size_t users_load_file(users *u, const char *path, users_error_fn err,
 
 size_t users_count(const users *u);
 
+bool users_exists(const users *u, const char *name);
+
 /* Does `password` (len bytes) belong to `name`?  {PLAIN} compares in
  * constant time; {CRYPT} hashes with crypt_r and compares the result in
  * constant time.  Thread-safe on a table no longer being changed. */

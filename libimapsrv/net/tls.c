@@ -3,9 +3,12 @@
  * Credentials are loaded by reading the files ourselves and handing the
  * bytes to GnuTLS, so that a failure names exactly which file (and the
  * system's reason when it cannot be read) and both sources, files and
- * memory, share one path.  The certificate and the key are parsed once
- * each on their own first, which tells a bad certificate from a bad key
- * or a wrong password before GnuTLS checks that the two belong together. */
+ * memory, share one path.  The certificate and the key are parsed each
+ * on its own, which tells a bad certificate from a bad key or a wrong
+ * password before GnuTLS checks that the two belong together.
+ *
+ * Sessions never block and never take a lock: the tls_ctx is read-only
+ * once built, and all per-connection state lives in the tls_conn. */
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -51,7 +54,10 @@ struct tls_ctx {
 struct tls_conn {
     struct tls_ctx *ctx; /* holds a reference */
     gnutls_session_t s;
+    bool handshaken;   /* tls_handshake returned TLS_DONE */
     bool send_pending; /* a record is half-written inside GnuTLS */
+    bool recv_write;   /* the last tls_recv waits for the socket writable */
+    bool eof;          /* tls_recv saw the end: it stays there */
     bool dead;         /* a fatal error happened: every call fails */
     char sni[TLS_HOST_MAX + 1];
     char err[256];
@@ -176,52 +182,97 @@ static int tls_get_pem(const char *key, const char *file, const void *mem,
     return 0;
 }
 
-/* Parse the chain and the key alone so that the error points at the
- * right one; GnuTLS's combined loader only says that something failed. */
-static int tls_check_cert(const gnutls_datum_t *pem, const char *label,
+/* The chain and the key are parsed on their own so that an error points
+ * at the right one (GnuTLS's combined loaders only say that something
+ * failed), and the parsed objects then go to the credentials: an
+ * encrypted key is decrypted once (PBKDF2 is slow on purpose). */
+static int tls_parse_cert(const gnutls_datum_t *pem, const char *label,
+                          gnutls_x509_crt_t **list_r, unsigned *n_r,
                           char *err, size_t errlen)
 {
-    gnutls_x509_crt_t *list = NULL;
-    unsigned n = 0;
-    int ret = gnutls_x509_crt_list_import2(&list, &n, pem,
+    int ret = gnutls_x509_crt_list_import2(list_r, n_r, pem,
                                            GNUTLS_X509_FMT_PEM, 0);
-    if (ret < 0) {
-        tls_seterr(err, errlen, "%s: %s", label, gnutls_strerror(ret));
-        return -1;
+    if (ret >= 0 && *n_r == 0) {
+        gnutls_free(*list_r);
+        ret = GNUTLS_E_NO_CERTIFICATE_FOUND;
     }
-    for (unsigned i = 0; i < n; i++)
-        gnutls_x509_crt_deinit(list[i]);
-    gnutls_free(list);
-    if (n == 0) {
-        tls_seterr(err, errlen, "%s: %s", label,
-                   gnutls_strerror(GNUTLS_E_NO_CERTIFICATE_FOUND));
+    if (ret < 0) {
+        *list_r = NULL;
+        *n_r = 0;
+        tls_seterr(err, errlen, "%s: %s", label, gnutls_strerror(ret));
         return -1;
     }
     return 0;
 }
 
-static int tls_check_key(const gnutls_datum_t *pem, const char *password,
-                         const char *label, char *err, size_t errlen)
+static int tls_parse_key(const gnutls_datum_t *pem, const char *password,
+                         const char *label, gnutls_x509_privkey_t *key_r,
+                         char *err, size_t errlen)
 {
-    gnutls_x509_privkey_t k;
-    int ret = gnutls_x509_privkey_init(&k);
+    int ret = gnutls_x509_privkey_init(key_r);
 
-    if (ret == 0) {
-        ret = gnutls_x509_privkey_import2(k, pem, GNUTLS_X509_FMT_PEM,
+    if (ret < 0) {
+        *key_r = NULL;
+    } else {
+        ret = gnutls_x509_privkey_import2(*key_r, pem, GNUTLS_X509_FMT_PEM,
                                           password, 0);
-        gnutls_x509_privkey_deinit(k);
+        if (ret < 0) {
+            gnutls_x509_privkey_deinit(*key_r);
+            *key_r = NULL;
+        }
     }
     if (ret >= 0)
         return 0;
-    if (ret == GNUTLS_E_DECRYPTION_FAILED && (!password || !*password))
+    if (ret == GNUTLS_E_DECRYPTION_FAILED && !password)
         tls_seterr(err, errlen, "%s: %s (the key is encrypted and "
-                   "tls.key_password is not set)", label, gnutls_strerror(ret));
+                   "tls.key_password is not set)", label,
+                   gnutls_strerror(ret));
     else if (ret == GNUTLS_E_DECRYPTION_FAILED)
         tls_seterr(err, errlen, "%s: %s (wrong tls.key_password?)", label,
                    gnutls_strerror(ret));
     else
         tls_seterr(err, errlen, "%s: %s", label, gnutls_strerror(ret));
     return -1;
+}
+
+/* Clients want the leaf first, then each issuer.  Files are often
+ * concatenated the other way round (GnuTLS's own sorting assumes the leaf
+ * is first): the leaf is the certificate of the key, then follow issuers.
+ * No leaf for the key: left alone, the caller reports the mismatch. */
+static void tls_swap(gnutls_x509_crt_t *list, unsigned a, unsigned b)
+{
+    gnutls_x509_crt_t tmp = list[a];
+
+    list[a] = list[b];
+    list[b] = tmp;
+}
+
+static void tls_order_chain(gnutls_x509_crt_t *list, unsigned n,
+                            gnutls_x509_privkey_t key)
+{
+    unsigned char kid[64], cid[64];
+    size_t klen = sizeof kid, clen;
+    unsigned i, j;
+
+    if (gnutls_x509_privkey_get_key_id(key, 0, kid, &klen) < 0)
+        return;
+    for (i = 0; i < n; i++) {
+        clen = sizeof cid;
+        if (gnutls_x509_crt_get_key_id(list[i], 0, cid, &clen) == 0 &&
+            clen == klen && memcmp(cid, kid, klen) == 0)
+            break;
+    }
+    if (i == n)
+        return;
+    tls_swap(list, 0, i);
+    for (i = 1; i < n; i++) {
+        for (j = i; j < n; j++)
+            if (gnutls_x509_crt_check_issuer(list[i - 1], list[j]))
+                break;
+        if (j == n)
+            return; /* the rest are not issuers: keep their order */
+        tls_swap(list, i, j);
+    }
 }
 
 /* `prefix` is "tls" for the main certificate, "tls.sni[host]" for the
@@ -231,6 +282,9 @@ static int tls_load_source(gnutls_certificate_credentials_t cred,
                            char *err, size_t errlen)
 {
     gnutls_datum_t cert = {NULL, 0}, key = {NULL, 0};
+    gnutls_x509_crt_t *list = NULL;
+    gnutls_x509_privkey_t pkey = NULL;
+    unsigned n = 0;
     char ckey[300], kkey[300], clabel[PATH_MAX + 320];
     char klabel[PATH_MAX + 320];
     const char *pw = src->key_password;
@@ -244,11 +298,12 @@ static int tls_load_source(gnutls_certificate_credentials_t cred,
                     &cert, clabel, sizeof clabel, err, errlen) < 0 ||
         tls_get_pem(kkey, src->key_file, src->key_pem, src->key_pem_len,
                     &key, klabel, sizeof klabel, err, errlen) < 0 ||
-        tls_check_cert(&cert, clabel, err, errlen) < 0 ||
-        tls_check_key(&key, pw, klabel, err, errlen) < 0)
+        tls_parse_cert(&cert, clabel, &list, &n, err, errlen) < 0 ||
+        tls_parse_key(&key, pw, klabel, &pkey, err, errlen) < 0)
         goto out;
-    ret = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key,
-                                               GNUTLS_X509_FMT_PEM, pw, 0);
+    tls_order_chain(list, n, pkey);
+    /* Copies both, and checks that the key is the certificate's. */
+    ret = gnutls_certificate_set_x509_key(cred, list, n, pkey);
     if (ret == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
         tls_seterr(err, errlen, "%s does not match %s: %s", klabel, clabel,
                    gnutls_strerror(ret));
@@ -258,6 +313,11 @@ static int tls_load_source(gnutls_certificate_credentials_t cred,
     else
         rc = 0;
 out:
+    for (unsigned i = 0; i < n; i++)
+        gnutls_x509_crt_deinit(list[i]);
+    gnutls_free(list);
+    if (pkey)
+        gnutls_x509_privkey_deinit(pkey);
     tls_datum_wipe(&cert);
     tls_datum_wipe(&key);
     return rc;
@@ -570,10 +630,15 @@ enum tls_result tls_handshake(struct tls_conn *t)
 
     if (t->dead)
         return TLS_FAILED;
+    /* Once more on an established session would start a renegotiation. */
+    if (t->handshaken)
+        return TLS_DONE;
     for (;;) {
         ret = gnutls_handshake(t->s);
-        if (ret == 0)
+        if (ret == 0) {
+            t->handshaken = true;
             return TLS_DONE;
+        }
         if (ret == GNUTLS_E_AGAIN)
             return gnutls_record_get_direction(t->s) ? TLS_WANT_WRITE
                                                      : TLS_WANT_READ;
@@ -615,12 +680,23 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
         errno = EPROTO;
         return -1;
     }
+    if (t->eof)
+        return 0;
+    t->recv_write = false;
     for (;;) {
         ret = gnutls_record_recv(t->s, buf, len);
-        if (ret >= 0)
-            return ret; /* 0: close_notify */
+        if (ret > 0)
+            return ret;
+        if (ret == 0) {
+            t->eof = true; /* close_notify */
+            return 0;
+        }
         switch (ret) {
         case GNUTLS_E_AGAIN:
+            /* Also after a record that carried no data (a TLS 1.3
+             * KeyUpdate, an empty record) with more bytes possibly in the
+             * socket: fine for level-triggered polling, see tls.h. */
+            t->recv_write = gnutls_record_get_direction(t->s) == 1;
             errno = EAGAIN;
             return -1;
         case GNUTLS_E_INTERRUPTED:
@@ -632,6 +708,7 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
              * this is an ordinary EOF; tls_error() still records it. */
             snprintf(t->err, sizeof t->err, "recv: %s",
                      gnutls_strerror((int)ret));
+            t->eof = true;
             return 0;
         case GNUTLS_E_REHANDSHAKE:
             /* A client-initiated TLS 1.2 renegotiation.  Nothing in IMAP
@@ -696,8 +773,6 @@ ssize_t tls_send(struct tls_conn *t, const void *buf, size_t len)
             return -1;
         }
         done += (size_t)ret;
-        if (len == 0)
-            break; /* a flush-only call */
     }
     return (ssize_t)done;
 }
@@ -733,9 +808,12 @@ enum tls_result tls_shutdown(struct tls_conn *t)
     return TLS_FAILED;
 }
 
+/* Not gnutls_record_get_direction() alone: it tells the direction of the
+ * last I/O of any call, so after a completed send it would ask for
+ * writability forever (a busy loop under level-triggered epoll). */
 bool tls_wants_write(const struct tls_conn *t)
 {
-    return t->send_pending || gnutls_record_get_direction(t->s) == 1;
+    return t->send_pending || t->recv_write;
 }
 
 size_t tls_pending(const struct tls_conn *t)

@@ -62,9 +62,28 @@ enum tls_result tls_handshake(struct tls_conn *t);
  * with errno EAGAIN (check tls_wants_write: a read may need the socket
  * writable during a renegotiation or key update) or another errno on a
  * fatal error.  tls_send retries a previously interrupted record itself;
- * the caller just offers its pending bytes again. */
+ * the caller just offers its pending bytes again.
+ *
+ * tls_recv: 0 for close_notify and also for an EOF without it (IMAP
+ * frames every command, so truncation forges nothing; tls_error() then
+ * says so for the log); EOF is sticky.  -1/EAGAIN can also follow a
+ * record that carried no data (TLS 1.3 KeyUpdate, empty record) while
+ * more bytes wait in the socket: right for level-triggered polling, an
+ * edge-triggered caller must call again until a read hits the socket.
+ * A client-initiated TLS 1.2 renegotiation is refused: -1/EPROTO.  After
+ * a short read, tls_pending() tells what GnuTLS still holds.
+ *
+ * tls_send: may loop over several records and returns the bytes taken.
+ * When it returns -1/EAGAIN or a short count, GnuTLS may hold part of the
+ * next record: the next call must start with the bytes not yet taken and
+ * offer at least as many as were offered then minus the count returned
+ * (a connection that re-offers its whole output buffer always does);
+ * fewer is a caller bug and fails with EINVAL.  Errors: EPIPE,
+ * ECONNRESET, EPROTO (details in tls_error()). */
 ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len);
 ssize_t tls_send(struct tls_conn *t, const void *buf, size_t len);
+/* True while tls_send holds a half-written record, or when the last
+ * tls_recv returned EAGAIN waiting to write. */
 bool tls_wants_write(const struct tls_conn *t);
 /* Decrypted bytes are buffered inside GnuTLS: the socket will not show
  * readable for them. */

@@ -153,8 +153,10 @@ class ServerProcess:
         err = open(self._err_path, "ab")
         out = open(self._out_path, "ab")
         try:
+            # Run in the private directory: the embedded default writes its
+            # self-signed certificate under the working directory.
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err,
+                                         stdout=out, stderr=err, cwd=self.dir,
                                          start_new_session=True)
         finally:
             err.close()
@@ -306,7 +308,12 @@ class Daemon(ServerProcess):
         if config is not None:
             self.config_path = self.write_file("imapsrvd.conf", config)
             argv += ["-c", self.config_path]
-        for k, v in (overrides or {}).items():
+        overrides = dict(overrides or {})
+        if config is None and "imaps.port" not in overrides:
+            # The embedded default also serves TLS on 1993: move it off the
+            # fixed port so that daemons can run side by side.
+            overrides["imaps.port"] = free_port()
+        for k, v in overrides.items():
             argv += ["-o", "%s=%s" % (k, v)]
         argv += list(extra_args)
         return argv

@@ -128,7 +128,7 @@ class Greeting(Base):
         self.assertTrue(T.REQUIRED_CAPS <= caps, "missing %s in %r"
                         % (T.REQUIRED_CAPS - caps, g))
         self.assertNotIn("LOGINDISABLED", caps)
-        self.assertNotIn("STARTTLS", caps)  # no certificate configured
+        self.assertIn("STARTTLS", caps)  # the embedded default has a certificate
         self.assertEqual(text, self.GREETING)
 
     def test_capability_command_matches_greeting(self):
@@ -159,9 +159,13 @@ class Greeting(Base):
         self.assertNotRegex(text, r"\d+\.\d+", "default greeting leaks a version")
 
     def test_embedded_default_listens_on_loopback_only(self):
-        """Without -c, only -o imap.port: one listener, 127.0.0.1, enabled."""
-        d = self.start_daemon({"imap.port": self.port})
-        self.assertEqual(d.listening(), [("127.0.0.1", self.port, "imap", "enabled")],
+        """Without -c: plaintext and TLS listeners, both on 127.0.0.1 only."""
+        tls_port = T.free_port()
+        d = self.start_daemon({"imap.port": self.port, "imaps.port": tls_port})
+        d.wait_listening([self.port, tls_port], timeout=10)
+        self.assertEqual(sorted(d.listening()),
+                         sorted([("127.0.0.1", self.port, "imap", "enabled"),
+                                 ("127.0.0.1", tls_port, "imaps", "enabled")]),
                          d.log())
         c = self.raw(self.port)
         self.assertTrue(c.greeting().startswith(b"* OK [CAPABILITY "))
@@ -442,8 +446,10 @@ class Authenticate(Base):
         self.assertTaggedOK(tagged, "a2")
 
     def test_starttls_without_certificate(self):
-        self.start()
-        c = self.client()
+        self.start(**{"tls.cert": "", "tls.key": "", "imaps.status": "disabled"})
+        c = self.raw(self.port)
+        caps, _text = T.parse_greeting_caps(c.greeting())
+        self.assertNotIn("STARTTLS", caps)
         unt, tagged = c.command("a1", "STARTTLS")
         self.assertEqual(unt, [])
         self.assertRegex(tagged, rb"^a1 (BAD|NO) ")

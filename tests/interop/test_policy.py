@@ -169,7 +169,7 @@ class ConfigCheck(T.DaemonTestCase):
 
     def test_no_enabled_port(self):
         port = T.free_port()
-        rc, out = self.check(ov(port, imap__status="disabled"))
+        rc, out = self.check(ov(port, imap__status="disabled", imaps__status="disabled"))
         self.assertEqual(rc, 1, out)
         self.assertRegex(out, r"(?i)enabled")
 

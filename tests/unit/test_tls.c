@@ -24,6 +24,7 @@
 
 #define GREETING "* OK hello\r\n"
 #define COMMAND "a LOGOUT\r\n"
+#define BYE "* BYE\r\n"
 #define BULK_LEN (1u << 20)
 #define POLL_MS 20000
 
@@ -262,12 +263,15 @@ struct client {
     int cert;        /* index into P.client, or -1 */
     bool bulk;       /* read BULK_LEN pattern bytes instead of GREETING */
     bool abrupt;     /* close the socket right after the handshake */
+    bool key_update; /* TLS 1.3 KeyUpdate asking the server for one too */
+    bool reneg;      /* TLS 1.2 renegotiation after the greeting */
     gnutls_datum_t resume; /* session data to resume with */
     /* results */
     int hs;
     gnutls_protocol_t version;
     char alpn_got[16];
     gnutls_datum_t peer; /* the server certificate received (DER) */
+    unsigned npeers;     /* length of the chain received */
     bool resumed;
     bool data_ok;
     gnutls_datum_t session; /* for the next connection */
@@ -353,6 +357,7 @@ static void *client_main(void *arg)
     }
     c->resumed = gnutls_session_is_resumed(s);
     peers = gnutls_certificate_get_peers(s, &npeers);
+    c->npeers = npeers;
     if (peers && npeers) {
         c->peer.data = gnutls_malloc(peers[0].size);
         memcpy(c->peer.data, peers[0].data, peers[0].size);
@@ -377,9 +382,24 @@ static void *client_main(void *arg)
         c->data_ok = client_read(s, buf, strlen(GREETING)) &&
                      memcmp(buf, GREETING, strlen(GREETING)) == 0;
     }
+    if (c->key_update &&
+        gnutls_session_key_update(s, GNUTLS_KU_PEER) < 0)
+        c->data_ok = false;
+    if (c->reneg) {
+        /* The server refuses by closing: this must fail. */
+        do
+            ret = gnutls_handshake(s);
+        while (ret < 0 && !gnutls_error_is_fatal(ret));
+        c->data_ok = c->data_ok && ret < 0;
+        ret = 0;
+        goto out;
+    }
     /* One record, so the server sees it split by a small buffer. */
     if (gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
         (ssize_t)strlen(COMMAND))
+        c->data_ok = false;
+    if (!client_read(s, buf, strlen(BYE)) ||
+        memcmp(buf, BYE, strlen(BYE)) != 0)
         c->data_ok = false;
     /* A TLS 1.3 ticket came after the handshake, read with the data. */
     gnutls_session_get_data2(s, &c->session);
@@ -416,6 +436,7 @@ struct served {
     size_t split_pending; /* tls_pending() after a short read */
     unsigned eagain;      /* tls_send calls that returned EAGAIN */
     bool eof;             /* tls_recv returned 0 at the end */
+    int reneg_errno;      /* tls_recv's errno on a renegotiation */
 };
 
 static void wait_fd(int fd, short events)
@@ -530,6 +551,14 @@ static void serve(struct tls_ctx *ctx, const struct server_opts *o,
         send_all(t, sv[0], (const unsigned char *)GREETING,
                  strlen(GREETING), r);
     }
+    if (c->reneg) {
+        ssize_t n;
+        while ((n = tls_recv(t, buf, sizeof buf)) < 0 && errno == EAGAIN)
+            wait_fd(sv[0], tls_wants_write(t) ? POLLOUT : POLLIN);
+        r->reneg_errno = n < 0 ? errno : 0;
+        snprintf(r->err, sizeof r->err, "%s", tls_error(t));
+        goto out;
+    }
     /* Read the command 4 bytes at a time: the rest of the record waits
      * inside GnuTLS, invisible to poll(). */
     while (got < strlen(COMMAND)) {
@@ -541,7 +570,12 @@ static void serve(struct tls_ctx *ctx, const struct server_opts *o,
         got += (size_t)n;
     }
     ck_assert_mem_eq(buf, COMMAND, strlen(COMMAND));
+    send_all(t, sv[0], (const unsigned char *)BYE, strlen(BYE), r);
+    /* Nothing left to write: no reason to poll for POLLOUT. */
+    ck_assert(!tls_wants_write(t));
     r->eof = recv_some(t, sv[0], buf, sizeof buf) == 0;
+    ck_assert(!tls_wants_write(t));
+    ck_assert_int_eq(tls_recv(t, buf, sizeof buf), 0); /* sticky */
     while ((res = tls_shutdown(t)) == TLS_WANT_WRITE)
         wait_fd(sv[0], POLLOUT);
     ck_assert_int_eq(res, TLS_DONE);
@@ -780,7 +814,6 @@ START_TEST(load_errors)
                                      .key_file = P.ec.key_path}};
 
     load_fails(&o, "tls.cert ", P.missing);
-    ck_assert(1);
     o.main = (struct tls_source){.cert_file = P.ec.crt_path,
                                  .key_file = P.missing};
     load_fails(&o, "tls.key ", "No such file or directory");
@@ -797,8 +830,7 @@ START_TEST(load_errors)
     /* Encrypted PKCS#8: wrong password, no password, right password. */
     o.main = (struct tls_source){.cert_file = P.ec.crt_path,
                                  .key_file = P.p8, .key_password = "nope"};
-    load_fails(&o, "tls.key ", P.p8);
-    load_fails(&o, "Decryption has failed", "wrong tls.key_password");
+    load_fails(&o, P.p8, "wrong tls.key_password");
     o.main.key_password = NULL;
     load_fails(&o, "tls.key ", "tls.key_password is not set");
     o.main.key_password = "s3cret";
@@ -806,6 +838,8 @@ START_TEST(load_errors)
     char err[512];
     ck_assert_msg(tls_ctx_new(&o, &ctx, err, sizeof err) == 0, "%s", err);
     tls_ctx_unref(ctx);
+    o.main = (struct tls_source){.cert_file = P.ec.crt_path,
+                                 .key_file = P.ec.key_path};
 
     /* Priorities. */
     o.priority = "NORMAL:+BOGUS-THING";
@@ -824,6 +858,40 @@ START_TEST(load_errors)
     o.ca_file = NULL;
     o.crl_file = P.crl;
     load_fails(&o, "tls.crl ", "needs tls.ca");
+}
+END_TEST
+
+START_TEST(chain_file)
+{
+    char path[PATH_MAX];
+    gnutls_datum_t ca, leaf;
+    FILE *f;
+
+    /* Issuer first, then the leaf: sent leaf first all the same. */
+    snprintf(path, sizeof path, "%s/chain.pem", P.dir);
+    ck_assert_int_eq(gnutls_load_file(P.ca.crt_path, &ca), 0);
+    ck_assert_int_eq(gnutls_load_file(P.ec.crt_path, &leaf), 0);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite(ca.data, 1, ca.size, f);
+    fwrite(leaf.data, 1, leaf.size, f);
+    fclose(f);
+    gnutls_free(ca.data);
+    gnutls_free(leaf.data);
+
+    struct material m = P.ec;
+    snprintf(m.crt_path, sizeof m.crt_path, "%s", path);
+    struct tls_ctx *ctx = ctx_with(&m, NULL, NULL);
+    struct client c = {.cert = -1};
+    struct served r;
+    serve(ctx, &(struct server_opts){0}, &c, &r);
+    ck_assert_int_eq(r.hs, TLS_DONE);
+    ck_assert_uint_eq(c.npeers, 2);
+    ck_assert_uint_eq(c.peer.size, P.ec.der.size);
+    ck_assert_mem_eq(c.peer.data, P.ec.der.data, P.ec.der.size);
+    client_free(&c);
+    tls_ctx_unref(ctx);
+    unlink(path);
 }
 END_TEST
 
@@ -899,6 +967,23 @@ START_TEST(client_certs)
     ck_assert_int_eq(r.cert, TLS_CERT_NONE);
     client_free(&c);
 
+    /* A resumed session still knows the certificate of the first. */
+    for (int v = 0; v < 2; v++) {
+        const char *prio = v ? "NORMAL:-VERS-ALL:+VERS-TLS1.2" : NULL;
+        struct client first = {.cert = CL_OK, .prio = prio};
+        serve(ctx, &(struct server_opts){.request_cert = true}, &first, &r);
+        ck_assert_int_eq(r.cert, TLS_CERT_VALID);
+        c = (struct client){.cert = CL_OK, .prio = prio,
+                            .resume = first.session};
+        serve(ctx, &(struct server_opts){.request_cert = true}, &c, &r);
+        ck_assert(r.resumed);
+        ck_assert_msg(r.cert == TLS_CERT_VALID, "v%d: %d %s", v, r.cert,
+                      r.info.reason);
+        ck_assert_str_eq(r.info.common_name, "Alice");
+        client_free(&c);
+        client_free(&first);
+    }
+
     /* TLS 1.2 as well. */
     c = (struct client){.cert = CL_OK,
                         .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
@@ -966,6 +1051,34 @@ START_TEST(eof_and_lifetime)
     ck_assert(r.eof);
     ck_assert_msg(strstr(r.err, "recv: "), "%s", r.err);
     client_free(&c);
+}
+END_TEST
+
+START_TEST(key_update_and_renegotiation)
+{
+    struct tls_ctx *ctx = ctx_with(&P.ec, NULL, NULL);
+    struct client c = {.cert = -1, .key_update = true,
+                       .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3"};
+    struct served r;
+
+    /* Data flows both ways across a KeyUpdate (the server answers with
+     * its own on its next send). */
+    serve(ctx, &(struct server_opts){0}, &c, &r);
+    ck_assert_int_eq(r.hs, TLS_DONE);
+    ck_assert(c.data_ok);
+    ck_assert(r.eof);
+    client_free(&c);
+
+    /* A TLS 1.2 client asking to renegotiate is cut off. */
+    c = (struct client){.cert = -1, .reneg = true,
+                        .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
+    serve(ctx, &(struct server_opts){0}, &c, &r);
+    ck_assert_int_eq(r.hs, TLS_DONE);
+    ck_assert_int_eq(r.reneg_errno, EPROTO);
+    ck_assert_msg(strstr(r.err, "renegotiation"), "%s", r.err);
+    ck_assert(c.data_ok);
+    client_free(&c);
+    tls_ctx_unref(ctx);
 }
 END_TEST
 
@@ -1081,10 +1194,12 @@ int main(void)
     tcase_add_test(tc, resume_tls12);
     tcase_add_test(tc, sni);
     tcase_add_test(tc, load_errors);
+    tcase_add_test(tc, chain_file);
     tcase_add_test(tc, load_from_memory);
     tcase_add_test(tc, client_certs);
     tcase_add_test(tc, send_small_buffer);
     tcase_add_test(tc, eof_and_lifetime);
+    tcase_add_test(tc, key_update_and_renegotiation);
     tcase_add_test(tc, handshake_garbage);
     tcase_add_test(tc, self_signed);
     suite_add_tcase(s, tc);
