@@ -163,6 +163,20 @@ imapsrv_status imapsrv_config_remove_listener(imapsrv_config *cfg,
 size_t imapsrv_config_listener_count(const imapsrv_config *cfg);
 const char *imapsrv_config_listener_name(const imapsrv_config *cfg, size_t i);
 
+/* TLS credentials in memory (PEM: the chain, then the key; the key may be
+ * encrypted with tls.key_password) instead of tls.cert / tls.key files.
+ * Both NULL removes them.  The bytes are copied. */
+imapsrv_status imapsrv_config_set_tls_pem(imapsrv_config *cfg,
+                                          const char *cert_pem,
+                                          size_t cert_len, const char *key_pem,
+                                          size_t key_len);
+/* A certificate for clients whose SNI names `host` ("mail.example.com", or
+ * "*.example.com" for one label); others get the main certificate.  Adding
+ * a host again replaces its files. */
+imapsrv_status imapsrv_config_add_sni(imapsrv_config *cfg, const char *host,
+                                      const char *cert_file,
+                                      const char *key_file);
+
 typedef struct imapsrv_limits {
     size_t size;                   /* sizeof(imapsrv_limits) */
     unsigned max_sessions;         /* 0 = no limit */

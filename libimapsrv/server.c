@@ -422,6 +422,38 @@ static imapsrv_status check_config(struct imapsrv *srv, imapsrv_config *cfg)
     return st;
 }
 
+/* The TLS credentials of a configuration; NULL with the reason logged. */
+static struct tls_ctx *tls_from(struct imapsrv *srv, const imapsrv_config *cfg)
+{
+    bool pem = cfg->tls_cert_pem.data != NULL; /* the API's, before files */
+    struct tls_options to = {
+        .main = {.cert_file = pem ? NULL : cfg->tls_cert,
+                 .key_file = pem ? NULL : cfg->tls_key,
+                 .cert_pem = cfg->tls_cert_pem.data,
+                 .cert_pem_len = cfg->tls_cert_pem.len,
+                 .key_pem = cfg->tls_key_pem.data,
+                 .key_pem_len = cfg->tls_key_pem.len,
+                 .key_password = cfg->tls_key_password},
+        .ca_file = cfg->tls_ca,
+        .crl_file = cfg->tls_crl,
+        .priority = cfg->tls_priority,
+    };
+    struct tls_ctx *tls = NULL;
+    char err[512];
+    int rc = tls_ctx_new(&to, &tls, err, sizeof(err));
+    for (size_t i = 0; rc == 0 && i < cfg->sni_count; i++) {
+        struct tls_source src = {.cert_file = cfg->sni[i].cert,
+                                 .key_file = cfg->sni[i].key};
+        rc = tls_ctx_add_sni(tls, cfg->sni[i].host, &src, err, sizeof(err));
+    }
+    if (rc == 0)
+        return tls;
+    log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "tls.config", "%s", err);
+    if (tls)
+        tls_ctx_unref(tls);
+    return NULL;
+}
+
 /* A configuration generation: the config copied, its TLS credentials
  * loaded.  NULL (and the reason logged) when a certificate, key, CA or CRL
  * does not load. */
@@ -431,22 +463,9 @@ static struct policy *policy_from(struct imapsrv *srv,
 {
     struct tls_ctx *tls = NULL;
     *st_r = IMAPSRV_E_NOMEM;
-    if (cfg->tls_cert && cfg->tls_key) {
-        struct tls_options to = {
-            .main = {.cert_file = cfg->tls_cert,
-                     .key_file = cfg->tls_key,
-                     .key_password = cfg->tls_key_password},
-            .ca_file = cfg->tls_ca,
-            .crl_file = cfg->tls_crl,
-            .priority = cfg->tls_priority,
-        };
-        char err[512];
-        if (tls_ctx_new(&to, &tls, err, sizeof(err)) < 0) {
-            log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "tls.config", "%s",
-                     err);
-            *st_r = IMAPSRV_E_CONFIG;
-            return NULL;
-        }
+    if (cfg_have_cert(cfg) && !(tls = tls_from(srv, cfg))) {
+        *st_r = IMAPSRV_E_CONFIG;
+        return NULL;
     }
     imapsrv_config *copy = NULL;
     struct policy *p = NULL;

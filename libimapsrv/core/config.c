@@ -1031,9 +1031,10 @@ struct cfg_listener *cfg_listener_find(const imapsrv_config *cfg,
     return NULL;
 }
 
-static bool cfg_have_cert(const imapsrv_config *cfg)
+bool cfg_have_cert(const imapsrv_config *cfg)
 {
-    return cfg->tls_cert && cfg->tls_key;
+    return (cfg->tls_cert && cfg->tls_key) ||
+           (cfg->tls_cert_pem.data && cfg->tls_key_pem.data);
 }
 
 const char *cfg_redirect_message(const imapsrv_config *cfg,
@@ -1127,6 +1128,7 @@ void imapsrv_config_destroy(imapsrv_config **cfgp)
     free(cfg->tls_priority);
     cfg_list_free(cfg->access_allow);
     cfg_list_free(cfg->access_deny);
+    cfg_tls_free(cfg);
     cfg_problems_clear(cfg);
     free(cfg);
     *cfgp = NULL;
@@ -1208,6 +1210,8 @@ imapsrv_status imapsrv_config_clone(const imapsrv_config *cfg,
         st = cfg_list_dup(cfg->access_allow, &c->access_allow);
     if (st == IMAPSRV_OK)
         st = cfg_list_dup(cfg->access_deny, &c->access_deny);
+    if (st == IMAPSRV_OK)
+        st = cfg_tls_copy(c, cfg);
     if (st != IMAPSRV_OK) {
         imapsrv_config_destroy(&c);
         return st;

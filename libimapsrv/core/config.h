@@ -31,6 +31,15 @@ struct cfg_problem {
     char *msg;
 };
 
+struct cfg_blob { /* PEM text given through the API */
+    char *data;
+    size_t len;
+};
+
+struct cfg_sni { /* a certificate for one SNI host name */
+    char *host, *cert, *key;
+};
+
 struct imapsrv_config {
     struct cfg_listener *listeners;
     size_t listener_count;
@@ -38,6 +47,9 @@ struct imapsrv_config {
 
     char *tls_cert, *tls_key, *tls_key_password, *tls_ca, *tls_crl;
     char *tls_priority; /* NULL = the library's default (TLS 1.2 and 1.3) */
+    struct cfg_blob tls_cert_pem, tls_key_pem; /* instead of the files */
+    struct cfg_sni *sni;
+    size_t sni_count;
 
     char **access_allow, **access_deny; /* NULL-terminated lists, may be NULL */
     bool sites_enabled;
@@ -46,6 +58,12 @@ struct imapsrv_config {
     size_t problem_count;
     char error[512]; /* last imapsrv_config_set() error */
 };
+
+/* Whether a certificate and key are configured (files or memory). */
+bool cfg_have_cert(const imapsrv_config *cfg);
+/* config_tls.c: the in-memory credentials and SNI certificates. */
+imapsrv_status cfg_tls_copy(imapsrv_config *dst, const imapsrv_config *src);
+void cfg_tls_free(imapsrv_config *cfg);
 
 /* Look up a listener by name; NULL if none. */
 struct cfg_listener *cfg_listener_find(const imapsrv_config *cfg,

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #include "imapsrv.h"
 #include "memstore/memstore.h"
 
@@ -732,6 +735,132 @@ START_TEST(create_refuses_bad_config)
 }
 END_TEST
 
+/* A TLS client: handshake with `sni`, read the greeting, report the CN
+ * of the certificate the server chose. */
+static void tls_greeting(int port, const char *sni, char *cn, size_t cnlen,
+                         char *line, size_t linelen)
+{
+    gnutls_certificate_credentials_t cred;
+    gnutls_session_t ses;
+    struct client c;
+    ck_assert_int_eq(client_connect(&c, port), 0);
+    gnutls_certificate_allocate_credentials(&cred);
+    gnutls_init(&ses, GNUTLS_CLIENT);
+    gnutls_set_default_priority(ses);
+    gnutls_credentials_set(ses, GNUTLS_CRD_CERTIFICATE, cred);
+    if (sni)
+        gnutls_server_name_set(ses, GNUTLS_NAME_DNS, sni, strlen(sni));
+    gnutls_transport_set_int(ses, c.fd);
+    gnutls_handshake_set_timeout(ses, 3000);
+    int rc;
+    do
+        rc = gnutls_handshake(ses);
+    while (rc < 0 && !gnutls_error_is_fatal(rc));
+    ck_assert_msg(rc == 0, "handshake: %s", gnutls_strerror(rc));
+    unsigned n = 0;
+    const gnutls_datum_t *certs = gnutls_certificate_get_peers(ses, &n);
+    ck_assert_uint_ge(n, 1);
+    gnutls_x509_crt_t crt;
+    gnutls_x509_crt_init(&crt);
+    gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
+    size_t sz = cnlen;
+    ck_assert_int_eq(gnutls_x509_crt_get_dn_by_oid(
+                         crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &sz),
+                     0);
+    gnutls_x509_crt_deinit(crt);
+    ssize_t r;
+    do /* a TLS 1.3 session ticket arrives first: E_AGAIN, read on */
+        r = gnutls_record_recv(ses, line, linelen - 1);
+    while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
+    ck_assert_int_gt(r, 0);
+    line[r] = '\0';
+    gnutls_bye(ses, GNUTLS_SHUT_WR);
+    gnutls_deinit(ses);
+    gnutls_certificate_free_credentials(cred);
+    close(c.fd);
+}
+
+static char *slurp(const char *path, size_t *len_r)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *buf = malloc(65536);
+    *len_r = fread(buf, 1, 65536, f);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(tls_from_memory_and_sni)
+{
+    char dir[64], cert[96], key[96], d2[64], c2[96], k2[96];
+    char d3[64], c3[96], k3[96];
+    make_cert(dir, sizeof(dir), cert, key); /* CN localhost */
+    snprintf(d2, sizeof(d2), "/tmp/imapsrv-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(d2));
+    sprintf(c2, "%s/cert.pem", d2);
+    sprintf(k2, "%s/key.pem", d2);
+    const char *mail[] = {"mail.example.org", NULL};
+    char err[256];
+    ck_assert_int_eq(imapsrv_tls_self_signed(c2, k2, mail, err, sizeof(err)),
+                     IMAPSRV_OK);
+    snprintf(d3, sizeof(d3), "/tmp/imapsrv-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(d3));
+    sprintf(c3, "%s/cert.pem", d3);
+    sprintf(k3, "%s/key.pem", d3);
+    const char *wild[] = {"wild.example.net", NULL};
+    ck_assert_int_eq(imapsrv_tls_self_signed(c3, k3, wild, err, sizeof(err)),
+                     IMAPSRV_OK);
+
+    int port = free_port(), tport = free_port();
+    imapsrv_config *cfg = base_config(port);
+    char p[16];
+    snprintf(p, sizeof(p), "%d", tport);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imaps.port", p), IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imaps.address", "127.0.0.1"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imaps.status", "enabled"),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "imaps.auth.password", "yes"),
+                     IMAPSRV_OK);
+    /* The main certificate from memory, no files named. */
+    size_t clen, klen;
+    char *cpem = slurp(cert, &clen), *kpem = slurp(key, &klen);
+    ck_assert_int_eq(imapsrv_config_set_tls_pem(cfg, cpem, clen, kpem, klen),
+                     IMAPSRV_OK);
+    free(cpem);
+    free(kpem);
+    ck_assert_int_eq(imapsrv_config_add_sni(cfg, "mail.example.org", c2, k2),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_add_sni(cfg, "*.example.net", c3, k3),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_add_sni(cfg, "bad name", c3, k3),
+                     IMAPSRV_E_INVALID);
+    struct host h;
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+
+    char cn[128], line[512];
+    tls_greeting(tport, NULL, cn, sizeof(cn), line, sizeof(line));
+    ck_assert_str_eq(cn, "localhost");
+    ck_assert_msg(strncmp(line, "* OK [CAPABILITY IMAP4rev1", 26) == 0, "%s",
+                  line);
+    ck_assert_ptr_null(strstr(line, "STARTTLS")); /* already TLS */
+    tls_greeting(tport, "mail.example.org", cn, sizeof(cn), line,
+                 sizeof(line));
+    ck_assert_str_eq(cn, "mail.example.org");
+    tls_greeting(tport, "imap.example.net", cn, sizeof(cn), line,
+                 sizeof(line));
+    ck_assert_str_eq(cn, "wild.example.net");
+    tls_greeting(tport, "other.example.com", cn, sizeof(cn), line,
+                 sizeof(line));
+    ck_assert_str_eq(cn, "localhost");
+    host_stop(&h);
+    drop_cert(dir, cert, key);
+    drop_cert(d2, c2, k2);
+    drop_cert(d3, c3, k3);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
     Suite *s = suite_create("server");
@@ -748,6 +877,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, reload_moves_port);
     tcase_add_test(tc, bind_conflict_reported);
     tcase_add_test(tc, create_refuses_bad_config);
+    tcase_add_test(tc, tls_from_memory_and_sni);
     suite_add_tcase(s, tc);
     return s;
 }
