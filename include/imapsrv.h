@@ -101,14 +101,16 @@ imapsrv_status imapsrv_config_clone(const imapsrv_config *cfg,
                                     imapsrv_config **copy_r);
 void imapsrv_config_destroy(imapsrv_config **cfg);
 
-/* Set one key.  On error the message naming key and value is available from
- * imapsrv_config_last_error(); IMAPSRV_E_NOKEY means the key is not one of
- * the library's (a host may handle it itself). */
+/* Set one key.  On error the configuration is unchanged and the message
+ * naming key and value is available from imapsrv_config_last_error() ("" when
+ * the last call succeeded); IMAPSRV_E_NOKEY means the key is not one of the
+ * library's (a host may handle it itself). */
 imapsrv_status imapsrv_config_set(imapsrv_config *cfg, const char *key,
                                   const char *value);
 const char *imapsrv_config_last_error(const imapsrv_config *cfg);
 
-/* The current value of a key, formatted as imapsrv_config_set accepts it. */
+/* The current value of a key, formatted as imapsrv_config_set accepts it
+ * (secrets such as tls.key_password included: do not log it). */
 imapsrv_status imapsrv_config_get(const imapsrv_config *cfg, const char *key,
                                   char *buf, size_t buflen);
 
@@ -151,7 +153,8 @@ typedef struct imapsrv_listener_policy {
 } imapsrv_listener_policy;
 
 /* Fill the defaults for a listener of that name ("imap" and "imaps" get the
- * guide's defaults; any other name those of "imap", status enabled). */
+ * guide's defaults; any other name those of "imap", status enabled).
+ * imapsrv_config_get_listener fills the whole struct, size included. */
 void imapsrv_listener_policy_init(imapsrv_listener_policy *p, const char *name);
 imapsrv_status imapsrv_config_set_listener(imapsrv_config *cfg,
                                            const imapsrv_listener_policy *p);
@@ -401,7 +404,8 @@ typedef struct imapsrv_store_hooks {
 
     /* APPEND, streamed: begin gives the size announced by the client, data
      * is called with consecutive chunks, end commits (or aborts when
-     * `commit` is 0) and reports the new UID. */
+     * `commit` is 0) and reports the new UID.  After a successful begin,
+     * end is always called exactly once, also when data failed. */
     imapsrv_status (*append_begin)(void *userdata, imapsrv_op *op, void *user,
                                    const char *mailbox, unsigned flags,
                                    const char *const *keywords,
@@ -439,21 +443,25 @@ typedef struct imapsrv_options {
 
 void imapsrv_options_init(imapsrv_options *o);
 
-/* Validate the configuration (copied; the caller keeps its own) and build a
- * server; nothing is bound yet.  On IMAPSRV_E_CONFIG the problems are
- * logged one per line and also left in `cfg`'s problem list. */
+/* Validate the configuration (copied; the caller keeps its own), load its
+ * TLS credentials and build a server; nothing is bound yet.  On
+ * IMAPSRV_E_CONFIG the problems are logged (event "config.check", one a
+ * line; "tls.config" for credentials) and also left in `cfg`'s problem
+ * list. */
 imapsrv_status imapsrv_create(imapsrv_config *cfg, const imapsrv_options *opts,
                               imapsrv **srv_r);
 /* Bind every enabled listener and start serving.  A bind failure names the
  * port and the reason in the log and returns IMAPSRV_E_BIND, binding none. */
 imapsrv_status imapsrv_start(imapsrv *srv);
-/* Apply a new configuration: validated whole first; unchanged listeners keep
- * their sockets, changed ones are rebound; open sessions keep the settings
- * they started with.  On failure the old configuration stays in force.
- * Safe from any thread. */
+/* Apply a new configuration (copied, as by create): validated whole first,
+ * certificates loaded; unchanged listeners keep their sockets, changed ones
+ * are rebound; open sessions keep the settings they started with.  On
+ * failure the old configuration stays in force.  Safe from any thread. */
 imapsrv_status imapsrv_reload(imapsrv *srv, imapsrv_config *cfg);
 /* Stop accepting, send "* BYE <bye_text>" to every client and close them,
- * waiting at most grace_ms for output to drain.  Safe from any thread. */
+ * waiting at most grace_ms for output to drain.  Safe from any thread.  In
+ * IMAPSRV_RUN_EXTERNAL it drives the loop itself meanwhile (blocking up to
+ * grace_ms); the host's own process() calls wait for it. */
 imapsrv_status imapsrv_shutdown(imapsrv *srv, unsigned grace_ms,
                                 const char *bye_text);
 void imapsrv_destroy(imapsrv **srv);

@@ -68,6 +68,8 @@ static void conn_finish(struct conn *c)
         return;
     c->closed = true;
     loop_io_del(c->loop, &c->io);
+    if (c->tls_state == CONN_TLS_ON)
+        tls_shutdown(c->tls); /* close_notify, best effort, never waits */
     close(c->io.fd);
     c->io.fd = -1;
     if (c->h && c->h->on_close)

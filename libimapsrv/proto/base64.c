@@ -3,11 +3,10 @@
 
 #include <stdint.h>
 
-static const char base64_alphabet[] =
+const char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Value of an alphabet character, -1 for anything else ("=" included). */
-static int
+int
 base64_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')

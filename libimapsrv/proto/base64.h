@@ -22,4 +22,9 @@ size_t base64_encode(const void *in, size_t n, char *out, size_t cap);
 bool base64_decode(const char *in, size_t n, void *out, size_t cap,
                    size_t *len_r);
 
+/* The RFC 4648 alphabet, and the value of one of its characters (-1 for
+ * anything else, "=" included); modified UTF-7 builds on both. */
+extern const char base64_alphabet[];
+int base64_value(unsigned char c);
+
 #endif

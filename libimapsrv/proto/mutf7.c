@@ -1,26 +1,23 @@
 /* Modified UTF-7: see mutf7.h. */
 #include "proto/mutf7.h"
 
+#include "proto/base64.h"
+
 #include <stdint.h>
 
 /* RFC 2152 base64 with "," in place of "/" and no padding. */
-static const char mutf7_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+static char
+mutf7_digit(unsigned v)
+{
+    return v == 63 ? ',' : base64_alphabet[v];
+}
 
 static int
 mutf7_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == ',')
-        return 63;
-    return -1;
+    if (c == '/')
+        return -1;
+    return c == ',' ? 63 : base64_value(c);
 }
 
 static bool
@@ -225,7 +222,7 @@ mutf7_put_bits(char *out, size_t cap, size_t *o, uint32_t *bits,
     *nbits += 16;
     while (*nbits >= 6) {
         *nbits -= 6;
-        if (!mutf7_put(out, cap, o, mutf7_alphabet[*bits >> *nbits & 63]))
+        if (!mutf7_put(out, cap, o, mutf7_digit(*bits >> *nbits & 63)))
             return false;
     }
     *bits &= (1u << *nbits) - 1;
@@ -272,7 +269,7 @@ mutf7_from_utf8(const char *in, size_t n, char *out, size_t cap,
             }
         }
         if (nbits > 0 &&
-            !mutf7_put(out, cap, &o, mutf7_alphabet[bits << (6 - nbits) & 63]))
+            !mutf7_put(out, cap, &o, mutf7_digit(bits << (6 - nbits) & 63)))
             return false;
         if (!mutf7_put(out, cap, &o, '-'))
             return false;
