@@ -33,6 +33,7 @@
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 #define TLS_FILE_MAX (16u << 20) /* a PEM bundle; guards against /dev/zero */
 #define TLS_HOST_MAX 255
+#define TLS_RECORD_MAX 16384 /* plaintext bytes in one record */
 
 struct tls_sni {
     char *host; /* as given; "*.example.com" matches one label */
@@ -55,10 +56,12 @@ struct tls_conn {
     struct tls_ctx *ctx; /* holds a reference */
     gnutls_session_t s;
     bool handshaken;   /* tls_handshake returned TLS_DONE */
-    bool send_pending; /* a record is half-written inside GnuTLS */
+    bool send_pending; /* a record of pending_len bytes is half-written */
     bool recv_write;   /* the last tls_recv waits for the socket writable */
     bool eof;          /* tls_recv saw the end: it stays there */
     bool dead;         /* a fatal error happened: every call fails */
+    size_t pending_len;
+    size_t rec_cap; /* never more than GnuTLS's record size for this peer */
     char sni[TLS_HOST_MAX + 1];
     char err[256];
 };
@@ -562,6 +565,35 @@ static int tls_post_client_hello(gnutls_session_t s)
     return 0;
 }
 
+/* The smallest record size the client may have asked for
+ * (record_size_limit, RFC 8449, less the TLS 1.3 type byte;
+ * max_fragment_length, RFC 6066): see tls_send for why it must be known. */
+static int tls_hello_ext(void *ctx, unsigned id, const unsigned char *data,
+                         unsigned size)
+{
+    struct tls_conn *t = ctx;
+    size_t cap = TLS_RECORD_MAX;
+
+    if (id == 28 && size == 2)
+        cap = (size_t)(data[0] << 8 | data[1]);
+    else if (id == 1 && size == 1 && data[0] >= 1 && data[0] <= 4)
+        cap = (size_t)256 << data[0];
+    if (cap < 2)
+        cap = 2; /* an illegal value: GnuTLS fails the handshake */
+    if (cap - 1 < t->rec_cap)
+        t->rec_cap = cap - 1;
+    return 0;
+}
+
+static int tls_hello_hook(gnutls_session_t s, unsigned htype, unsigned when,
+                          unsigned incoming, const gnutls_datum_t *msg)
+{
+    if (incoming && msg && msg->size)
+        gnutls_ext_raw_parse(gnutls_session_get_ptr(s), tls_hello_ext, msg,
+                             GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+    return 0;
+}
+
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, bool request_cert)
 {
     struct tls_conn *t = calloc(1, sizeof *t);
@@ -577,6 +609,7 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, bool request_cert)
     }
     t->s = s;
     t->ctx = ctx;
+    t->rec_cap = TLS_RECORD_MAX;
     gnutls_session_set_ptr(s, t);
     if (gnutls_priority_set(s, ctx->prio) < 0 ||
         gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, ctx->cred) < 0 ||
@@ -593,6 +626,8 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, bool request_cert)
     }
     gnutls_handshake_set_post_client_hello_function(s,
                                                     tls_post_client_hello);
+    gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                                       GNUTLS_HOOK_PRE, tls_hello_hook);
     if (request_cert)
         gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUEST);
     /* The connection layer owns every timeout (login_timeout_ms includes
@@ -733,11 +768,19 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
  * then pass the same data or NULL/0 and returns the record's length.  We
  * pass NULL/0 ourselves, so the caller only offers its pending bytes
  * again (they start with that record).  Looping over records here saves
- * the caller a call per 16 KiB. */
+ * the caller a call per 16 KiB.
+ *
+ * One case GnuTLS (3.7) gets wrong: a TLS 1.3 KeyUpdate request read
+ * while a record is half-written.  The NULL/0 retry then sends the rest
+ * of that record and our KeyUpdate, and fails with INVALID_REQUEST
+ * without saying how much of ours went out (retrying with the data
+ * instead would send the record twice).  So every record is given no
+ * more bytes than GnuTLS may put in one (rec_cap), which makes its length
+ * exactly what we passed. */
 ssize_t tls_send(struct tls_conn *t, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
-    size_t done = 0;
+    size_t done = 0, n = 0;
     ssize_t ret;
 
     if (t->dead) {
@@ -745,14 +788,21 @@ ssize_t tls_send(struct tls_conn *t, const void *buf, size_t len)
         return -1;
     }
     while (done < len || t->send_pending) {
-        if (t->send_pending)
+        if (t->send_pending) {
             ret = gnutls_record_send(t->s, NULL, 0);
-        else
-            ret = gnutls_record_send(t->s, p + done, len - done);
+            if (ret == GNUTLS_E_INVALID_REQUEST)
+                ret = (ssize_t)t->pending_len; /* the KeyUpdate case */
+        } else {
+            n = len - done < t->rec_cap ? len - done : t->rec_cap;
+            ret = gnutls_record_send(t->s, p + done, n);
+        }
         if (ret == GNUTLS_E_INTERRUPTED)
             continue;
         if (ret == GNUTLS_E_AGAIN) {
-            t->send_pending = true;
+            if (!t->send_pending) {
+                t->send_pending = true;
+                t->pending_len = n;
+            }
             if (done)
                 return (ssize_t)done;
             errno = EAGAIN;
@@ -787,6 +837,8 @@ enum tls_result tls_shutdown(struct tls_conn *t)
      * only flush it (see tls_send). */
     while (t->send_pending) {
         ret = (int)gnutls_record_send(t->s, NULL, 0);
+        if (ret == GNUTLS_E_INVALID_REQUEST)
+            ret = 0; /* sent along with a KeyUpdate, see tls_send */
         if (ret == GNUTLS_E_INTERRUPTED)
             continue;
         if (ret == GNUTLS_E_AGAIN)

@@ -38,7 +38,10 @@ struct tls_options {
 int tls_ctx_new(const struct tls_options *o, struct tls_ctx **ctx_r,
                 char *err, size_t errlen);
 /* An extra certificate chosen when the client's SNI names `host` (exact,
- * case-insensitive, or "*.example.com" for one label). */
+ * case-insensitive, or "*.example.com" for one label; exact names win).
+ * Part of building the ctx: call before any session uses it.  Errors
+ * read "tls.sni[host].cert /path: reason".  The ctx's tls.ca and tls.crl
+ * apply to these certificates' sessions too. */
 int tls_ctx_add_sni(struct tls_ctx *ctx, const char *host,
                     const struct tls_source *src, char *err, size_t errlen);
 void tls_ctx_ref(struct tls_ctx *ctx);
@@ -54,7 +57,9 @@ enum tls_result {
 
 /* A server-side session on an accepted socket.  request_cert: ask for a
  * client certificate in the handshake (verified later by
- * tls_client_cert()). */
+ * tls_client_cert()).  NULL when out of memory.  Holds a reference to
+ * ctx; never closes fd.  The caller owns every timeout (GnuTLS's own
+ * handshake timeout is off). */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, bool request_cert);
 void tls_conn_free(struct tls_conn *t);
 enum tls_result tls_handshake(struct tls_conn *t);
@@ -103,7 +108,10 @@ const char *tls_alpn(const struct tls_conn *t);
  * record tls_send left half-written goes out first.  Never closes fd. */
 enum tls_result tls_shutdown(struct tls_conn *t);
 
-/* The client certificate after the handshake. */
+/* The client certificate after the handshake (a resumed session keeps
+ * the first one's; it is verified again against the current CA and CRL).
+ * A subject, CN or email that would not fit or holds a NUL is left ""
+ * rather than truncated: the caller may map it to a user. */
 enum tls_cert_status {
     TLS_CERT_NONE,     /* the client sent none */
     TLS_CERT_VALID,    /* chain, dates and revocation verified */

@@ -250,6 +250,13 @@ static void teardown_material(void)
     unlink(P.crl);
     unlink(P.p8);
     unlink(P.bad);
+    /* What a failed test may have left behind. */
+    static const char *const extra[] = {"chain.pem", "ss.crt", "ss.key"};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", P.dir, extra[i]);
+        unlink(path);
+    }
     rmdir(P.dir);
 }
 
@@ -265,6 +272,7 @@ struct client {
     bool abrupt;     /* close the socket right after the handshake */
     bool key_update; /* TLS 1.3 KeyUpdate asking the server for one too */
     bool reneg;      /* TLS 1.2 renegotiation after the greeting */
+    bool early;      /* KeyUpdate and command before reading anything */
     gnutls_datum_t resume; /* session data to resume with */
     /* results */
     int hs;
@@ -363,6 +371,11 @@ static void *client_main(void *arg)
         memcpy(c->peer.data, peers[0].data, peers[0].size);
         c->peer.size = peers[0].size;
     }
+    if (c->early &&
+        (gnutls_session_key_update(s, GNUTLS_KU_PEER) < 0 ||
+         gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
+             (ssize_t)strlen(COMMAND)))
+        goto out;
     if (c->abrupt) {
         /* EOF without close_notify; then wait for the server to close
          * (closing first with its ticket unread would be a reset). */
@@ -395,8 +408,8 @@ static void *client_main(void *arg)
         goto out;
     }
     /* One record, so the server sees it split by a small buffer. */
-    if (gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
-        (ssize_t)strlen(COMMAND))
+    if (!c->early && gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
+                         (ssize_t)strlen(COMMAND))
         c->data_ok = false;
     if (!client_read(s, buf, strlen(BYE)) ||
         memcmp(buf, BYE, strlen(BYE)) != 0)
@@ -1082,6 +1095,73 @@ START_TEST(key_update_and_renegotiation)
 }
 END_TEST
 
+/* The client asks for a KeyUpdate while the server has a record stuck
+ * half-written in GnuTLS: GnuTLS answers on the next send. */
+START_TEST(key_update_while_send_pending)
+{
+    struct tls_ctx *ctx = ctx_with(&P.ec, NULL, NULL);
+    struct client c = {.cert = -1, .bulk = true, .early = true,
+                       .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3"};
+    struct served r;
+    int sv[2], sndbuf = 4096;
+    pthread_t th;
+    struct tls_conn *t;
+    enum tls_result res;
+    unsigned char *big = malloc(BULK_LEN);
+    char buf[64];
+    size_t off = 0, got = 0;
+    ssize_t n;
+
+    memset(&r, 0, sizeof r);
+    for (size_t i = 0; i < BULK_LEN; i++)
+        big[i] = bulk_byte(i);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    c.fd = sv[1];
+    t = tls_conn_new(ctx, sv[0], false);
+    ck_assert_int_eq(pthread_create(&th, NULL, client_main, &c), 0);
+    while ((res = tls_handshake(t)) == TLS_WANT_READ ||
+           res == TLS_WANT_WRITE)
+        wait_fd(sv[0], res == TLS_WANT_READ ? POLLIN : POLLOUT);
+    ck_assert_int_eq(res, TLS_DONE);
+    /* Fill the socket until a record is stuck. */
+    while ((n = tls_send(t, big + off, BULK_LEN - off)) > 0 &&
+           !tls_wants_write(t))
+        off += (size_t)n;
+    if (n > 0)
+        off += (size_t)n;
+    ck_assert(tls_wants_write(t));
+    /* Now read the KeyUpdate and the command behind it. */
+    while (got < strlen(COMMAND)) {
+        n = recv_some(t, sv[0], buf + got, sizeof buf - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+    /* The rest, offered whole each time (it starts with the stuck
+     * record), then more after it. */
+    while (off < BULK_LEN) {
+        n = tls_send(t, big + off, BULK_LEN - off);
+        if (n < 0) {
+            ck_assert_msg(errno == EAGAIN, "%s", tls_error(t));
+            wait_fd(sv[0], POLLOUT);
+            continue;
+        }
+        off += (size_t)n;
+    }
+    send_all(t, sv[0], (const unsigned char *)BYE, strlen(BYE), &r);
+    ck_assert_msg(recv_some(t, sv[0], buf, sizeof buf) == 0, "%s",
+                  tls_error(t));
+    tls_conn_free(t);
+    close(sv[0]);
+    pthread_join(th, NULL);
+    ck_assert(c.data_ok);
+    free(big);
+    client_free(&c);
+    tls_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(handshake_garbage)
 {
     struct tls_ctx *ctx = ctx_with(&P.ec, NULL, NULL);
@@ -1200,6 +1280,7 @@ int main(void)
     tcase_add_test(tc, send_small_buffer);
     tcase_add_test(tc, eof_and_lifetime);
     tcase_add_test(tc, key_update_and_renegotiation);
+    tcase_add_test(tc, key_update_while_send_pending);
     tcase_add_test(tc, handshake_garbage);
     tcase_add_test(tc, self_signed);
     suite_add_tcase(s, tc);
