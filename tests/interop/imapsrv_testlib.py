@@ -347,6 +347,7 @@ class Daemon(ServerProcess):
         self.check_binary()
         argv = self.argv_for(overrides, config, ["-t"])
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                           cwd=self.dir,
                            timeout=timeout)
         return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")
 
@@ -619,3 +620,328 @@ def main(module="__main__"):
     sys.stdout.flush()
     print(line, flush=True)
     sys.exit(0 if failed == 0 else 1)
+
+
+# ====================================================================== TLS
+# Helpers of the TLS interop scripts (test_tls_clients.py,
+# test_client_cert.py): a TLS RawClient, certificates made with certtool,
+# and a driver for interactive command-line TLS clients (gnutls-cli,
+# openssl s_client).
+
+BASE_CAPS = {"IMAP4REV1", "LITERAL+", "SASL-IR", "ID", "ENABLE"}
+TOOL_TIMEOUT = 15.0      # one run of gnutls-cli / openssl, whatever it does
+
+
+def tls_context(cafile=None, cert=None, key=None, version=None):
+    """A client SSLContext that verifies the server against cafile (a path
+    or a list of paths), optionally presents cert/key, optionally pinned to
+    one protocol version (ssl.TLSVersion)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for ca in ([cafile] if isinstance(cafile, str) else (cafile or [])):
+        ctx.load_verify_locations(ca)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    if version is not None:
+        ctx.minimum_version = ctx.maximum_version = version
+    return ctx
+
+
+class TLSClient(RawClient):
+    """RawClient over TLS: implicit TLS from the start, or (implicit=False)
+    plaintext until starttls(). The socket reads keep their deadlines."""
+
+    def __init__(self, port, ctx, host=LOOPBACK, server_hostname="localhost",
+                 timeout=IO_TIMEOUT, implicit=True):
+        super().__init__(port, host, timeout)
+        self.ctx = ctx
+        self.server_hostname = server_hostname
+        if implicit:
+            self._wrap()
+
+    def _wrap(self):
+        self.sock.settimeout(self.timeout)
+        self.sock = self.ctx.wrap_socket(self.sock,
+                                         server_hostname=self.server_hostname)
+
+    def starttls(self, tag="S1"):
+        """STARTTLS; fails unless answered OK with nothing after it."""
+        _u, t = self.command(tag, "STARTTLS")
+        if not t.startswith(tag.encode() + b" OK"):
+            raise AssertionError("STARTTLS refused: %r" % t)
+        if self.buf:
+            raise AssertionError("plaintext after the STARTTLS OK: %r" % self.buf)
+        self._wrap()
+        return t
+
+    def peer_subject(self):
+        """The server certificate's subject as {"commonName": ...}."""
+        cert = self.sock.getpeercert()
+        return {k: v for rdn in cert.get("subject", ()) for (k, v) in rdn}
+
+    def version(self):
+        return self.sock.version()
+
+
+def caps_from_line(line):
+    """Capabilities (upper case) of an untagged `* CAPABILITY ...` line;
+    None if the line is none."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", "replace")
+    m = re.match(r"^\* CAPABILITY (.*)\r?\n?$", line)
+    return {c.upper() for c in m.group(1).split()} if m else None
+
+
+def capability(client, tag="C1"):
+    """CAPABILITY on a RawClient/TLSClient: the set it lists (exactly one
+    `* CAPABILITY` line and a tagged OK, or the call fails)."""
+    unt, t = client.command(tag, "CAPABILITY")
+    if not t.startswith(tag.encode() + b" OK"):
+        raise AssertionError("CAPABILITY failed: %r" % t)
+    sets = [caps_from_line(ln) for ln in unt if caps_from_line(ln) is not None]
+    if len(sets) != 1:
+        raise AssertionError("expected one * CAPABILITY line, got %r" % unt)
+    return sets[0]
+
+
+# ------------------------------------------------------ certificates (certtool)
+
+class CertFactory:
+    """Keys and certificates made with certtool in `directory` (which the
+    caller removes). Every method returns absolute paths."""
+
+    def __init__(self, directory, key_type="ecdsa"):
+        if not shutil.which("certtool"):
+            raise unittest.SkipTest("certtool not installed")
+        self.dir = directory
+        self.key_type = key_type
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _run(self, argv):
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                           cwd=self.dir,
+                           timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("%s failed (%d): %s" % (
+                " ".join(argv), r.returncode,
+                (r.stdout + r.stderr).decode("utf-8", "replace")[-1500:]))
+        return r
+
+    def key(self, name, key_type=None, bits=None):
+        p = self.path(name + ".key")
+        argv = ["certtool", "--generate-privkey", "--outfile", p,
+                "--key-type", key_type or self.key_type]
+        if bits:
+            argv += ["--bits", str(bits)]
+        self._run(argv)
+        os.chmod(p, 0o600)
+        return p
+
+    def _template(self, name, cn, extra):
+        lines = ['cn = "%s"' % cn] if cn is not None else []
+        lines += list(extra)
+        p = self.path(name + ".tmpl")
+        with open(p, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return p
+
+    @staticmethod
+    def _validity(days, activation, expiration):
+        if activation or expiration:
+            out = []
+            if activation:
+                out.append('activation_date = "%s"' % activation)
+            if expiration:
+                out.append('expiration_date = "%s"' % expiration)
+            return out
+        return ["expiration_days = %d" % days]
+
+    def ca(self, name, cn, days=2):
+        """A self-signed CA: (cert, key)."""
+        key = self.key(name)
+        tmpl = self._template(name, cn, ["ca", "cert_signing_key",
+                                         "crl_signing_key",
+                                         "expiration_days = %d" % days])
+        cert = self.path(name + ".pem")
+        self._run(["certtool", "--generate-self-signed", "--load-privkey", key,
+                   "--template", tmpl, "--outfile", cert])
+        return cert, key
+
+    def issue(self, name, ca, cn=None, email=None, dns=(), ips=(),
+              server=False, client=False, days=2, activation=None,
+              expiration=None, serial=None, key_type=None, bits=None):
+        """A certificate signed by ca = (cert, key), or self-signed when ca
+        is None: (cert, key). activation/expiration: "YYYY-MM-DD hh:mm:ss"
+        (UTC), for certificates outside their validity."""
+        key = self.key(name, key_type, bits)
+        extra = ["signing_key"]
+        if server:
+            extra += ["tls_www_server", "encryption_key"]
+        if client:
+            extra.append("tls_www_client")
+        if email:
+            extra.append('email = "%s"' % email)
+        extra += ['dns_name = "%s"' % d for d in dns]
+        extra += ['ip_address = "%s"' % i for i in ips]
+        if serial is not None:
+            extra.append("serial = %d" % serial)
+        extra += self._validity(days, activation, expiration)
+        tmpl = self._template(name, cn, extra)
+        cert = self.path(name + ".pem")
+        if ca is None:
+            self._run(["certtool", "--generate-self-signed", "--load-privkey",
+                       key, "--template", tmpl, "--outfile", cert])
+        else:
+            self._run(["certtool", "--generate-certificate", "--load-privkey",
+                       key, "--load-ca-certificate", ca[0],
+                       "--load-ca-privkey", ca[1], "--template", tmpl,
+                       "--outfile", cert])
+        return cert, key
+
+    def server(self, name, ca=None, cn="localhost", **kw):
+        """A server certificate for localhost / 127.0.0.1 (DNS and IP SAN)."""
+        return self.issue(name, ca, cn=cn, dns=("localhost",),
+                          ips=("127.0.0.1",), server=True, **kw)
+
+    def crl(self, name, ca, revoked=(), days=2):
+        """A CRL of ca listing the certificates (paths) in revoked."""
+        tmpl = self._template(name, None, ["crl_next_update = %d" % days,
+                                           "crl_number = 1"])
+        out = self.path(name + ".pem")
+        argv = ["certtool", "--generate-crl", "--load-ca-privkey", ca[1],
+                "--load-ca-certificate", ca[0], "--template", tmpl,
+                "--outfile", out]
+        if revoked:
+            bundle = self.path(name + ".revoked.pem")
+            with open(bundle, "w") as f:
+                for p in revoked:
+                    with open(p) as c:
+                        f.write(c.read())
+            argv += ["--load-certificate", bundle]
+        self._run(argv)
+        return out
+
+
+# ------------------------------------------------ command-line TLS clients
+
+# A line from the IMAP server in a tool's output. The tools write the
+# server's bytes with write(2) but their own reports through buffered stdio
+# (and stderr), so a server line can land in the middle of a report line:
+# server lines are found by their CRLF, not by their position.
+# (The scripts use tags of one lower-case letter and digits.)
+IMAP_LINE_RE = re.compile(r"(\* [^\r\n]*|\+ [^\r\n]*|[a-z][0-9]+ "
+                          r"(?:OK|NO|BAD)\b[^\r\n]*)\r\n")
+
+
+class ToolResult:
+    def __init__(self, argv, rc, out, missing):
+        self.argv, self.rc, self.out, self.missing = argv, rc, out, missing
+
+    def imap_lines(self):
+        """The server's IMAP lines (without CRLF), in order."""
+        return IMAP_LINE_RE.findall(self.out)
+
+    def info(self):
+        """The tool's own report: the output without the server's lines."""
+        return IMAP_LINE_RE.sub("", self.out)
+
+    def lines(self):
+        """The lines of the tool's own report."""
+        return [ln.rstrip("\r") for ln in self.info().split("\n")]
+
+    def __str__(self):
+        # without the noise of session-ticket dumps and PEM blocks
+        text = re.sub(r"(?ms)^-----BEGIN ([A-Z ]+)-----$.*?^-----END \1-----$",
+                      r"[\1]", self.out)
+        text = re.sub(r"(?m)^ *[0-9a-f]{4} - [0-9a-f -]{20,}.*\n", "", text)
+        return "$ %s\nexit %s%s\n%s" % (
+            " ".join(self.argv), self.rc,
+            "" if self.missing is None else
+            " (never printed %r)" % self.missing, text[-5000:])
+
+
+def run_tool(argv, script=(), timeout=TOOL_TIMEOUT, wait_exit=5.0):
+    """Run an interactive client (gnutls-cli, openssl s_client) with stdout
+    and stderr merged. script: (regex, data) steps: wait until the output so
+    far matches regex (None: no wait), then write data (None: nothing). A
+    regex not seen within the deadline ends the script. Then stdin is closed
+    and the tool gets wait_exit seconds to exit before it is killed.
+    Never raises for the tool's own failure: the test asserts on the
+    result's rc, out and missing (the regex that never matched)."""
+    import threading
+    if not shutil.which(argv[0]):
+        raise unittest.SkipTest("%s not installed" % argv[0])
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    chunks, lock = [], threading.Lock()
+
+    def reader():
+        while True:
+            try:
+                b = proc.stdout.read1(65536)
+            except (OSError, ValueError):
+                return
+            if not b:
+                return
+            with lock:
+                chunks.append(b)
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+
+    def text():
+        with lock:
+            return b"".join(chunks).decode("utf-8", "replace")
+
+    deadline = time.monotonic() + timeout
+    missing = None
+    try:
+        for regex, data in script:
+            if regex is not None:
+                rx = re.compile(regex, re.M)
+                while not rx.search(text()):
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        time.sleep(0.05)  # the reader's last chunk
+                        if not rx.search(text()):
+                            missing = regex
+                        break
+                    time.sleep(0.02)
+                if missing is not None:
+                    break
+            if data is not None:
+                try:
+                    proc.stdin.write(data.encode() if isinstance(data, str) else data)
+                    proc.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    break
+        try:
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            proc.wait(timeout=max(0.1, min(wait_exit, deadline - time.monotonic() + wait_exit)))
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait(timeout=5)
+        th.join(timeout=2)
+        proc.stdout.close()
+    return ToolResult(argv, proc.returncode, text(), missing)
+
+
+def gnutls_cli(port, cafile, extra=(), script=(), **kw):
+    return run_tool(["gnutls-cli", "--x509cafile", cafile, "-p", str(port)]
+                    + list(extra) + [LOOPBACK], script, **kw)
+
+
+def s_client(port, cafile, extra=(), script=(), **kw):
+    return run_tool(["openssl", "s_client", "-connect", "%s:%d" % (LOOPBACK, port),
+                     "-CAfile", cafile, "-verify_return_error",
+                     "-servername", "localhost"] + list(extra), script, **kw)
