@@ -70,10 +70,15 @@ static void auth_checked(struct session *s, struct imapsrv_op *op)
         st = IMAPSRV_E_AUTHZFAILED;
     if (st != IMAPSRV_OK) {
         atomic_fetch_add(&s->env->counters->logins_failed, 1);
+        bool ext = s->cert_status == TLS_CERT_VALID &&
+                   strcmp(op->req.mechanism, "EXTERNAL") == 0;
         log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "auth.fail",
-                 "session %llu from %s: %s by %.64s failed: %s",
+                 "session %llu from %s: %s by %.64s failed: %s%s%.200s%s",
                  (unsigned long long)s->id, s->conn->peer,
-                 op->req.mechanism, op->req.authcid, imapsrv_strerror(st));
+                 op->req.mechanism, op->req.authcid, imapsrv_strerror(st),
+                 ext ? " (certificate " : "",
+                 ext ? s->cert->subject_dn : "",
+                 ext ? "; the host's mapping names no user it accepts)" : "");
         s->fail_code = st == IMAPSRV_PENDING ? "SERVERBUG" : status_code(st);
         if (st == IMAPSRV_E_AUTHFAILED || st == IMAPSRV_E_AUTHZFAILED) {
             /* Slow down guessing; the connection stays paused.  The timer
@@ -189,7 +194,7 @@ static void external_start(struct session *s, const char *authzid)
         op_started(op, IMAPSRV_OK);
         return;
     }
-    op->cert_req = (imapsrv_cert_request){
+    op->cert_req = (imapsrv_cert_request){ /* authcid: for the log */
         .subject_dn = ci->subject_dn,
         .common_name = ci->common_name,
         .email = ci->email,
@@ -198,8 +203,8 @@ static void external_start(struct session *s, const char *authzid)
         .remote_addr = s->conn->peer,
         .local_addr = s->conn->local,
     };
-    /* The hook names the user; without a name it is unmapped. */
-    op->req.authcid = "";
+    /* The hook names the user; an OK naming no one keeps the default
+     * mapping. */
     op_started(op, s->env->auth.certificate(s->env->auth.userdata, op,
                                             &op->cert_req));
 }

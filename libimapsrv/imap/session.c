@@ -331,6 +331,8 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
     return done;
 }
 
+static void write_greeting(struct session *s);
+
 static void session_secure(void *owner, bool ok, const char *err)
 {
     struct session *s = owner;
@@ -345,16 +347,20 @@ static void session_secure(void *owner, bool ok, const char *err)
     log_line(&s->env->log, IMAPSRV_LOG_DEBUG, "tls.ok",
              "session %llu: %s%s", (unsigned long long)s->id, desc,
              tls_resumed(s->conn->tls) ? " (resumed)" : "");
-    if (!s->conn->tls_request_cert)
-        return;
-    s->cert = calloc(1, sizeof(*s->cert));
-    s->cert_status = s->cert ? tls_client_cert(s->conn->tls, s->cert)
-                             : TLS_CERT_NONE;
-    if (s->cert_status == TLS_CERT_INVALID)
-        log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "tls.client_cert",
-                 "session %llu from %s: client certificate refused: %s "
-                 "(%s)", (unsigned long long)s->id, s->conn->peer,
-                 s->cert->reason, s->cert->subject_dn);
+    if (s->conn->tls_request_cert) {
+        s->cert = calloc(1, sizeof(*s->cert));
+        s->cert_status = s->cert ? tls_client_cert(s->conn->tls, s->cert)
+                                 : TLS_CERT_NONE;
+        if (s->cert_status == TLS_CERT_INVALID)
+            log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "tls.client_cert",
+                     "session %llu from %s: client certificate refused: %s "
+                     "(%s)", (unsigned long long)s->id, s->conn->peer,
+                     s->cert->reason, s->cert->subject_dn);
+    }
+    /* On an implicit-TLS port the greeting waits for the handshake: its
+     * capabilities depend on the certificate (mbsync reads only these). */
+    if (s->state == SESS_NOTAUTH && !s->greeted && !s->closing)
+        write_greeting(s);
 }
 
 static const struct conn_handler session_handler = {
@@ -379,6 +385,7 @@ static bool login_possible(const struct session *s)
 
 static void write_greeting(struct session *s)
 {
+    s->greeted = true;
     struct wbuf *w = &s->conn->out;
     wbuf_puts(w, "* OK [CAPABILITY ");
     capability_write(s, w);
@@ -419,19 +426,15 @@ bool session_start(const struct imap_env *env, struct policy *pol,
     conn_set_owner(c, &session_handler, s);
     if (env->session_started)
         env->session_started(env->server, s);
-    if (lst->tls == IMAPSRV_TLS_IMPLICIT && pol->tls) {
-        /* Everything below is queued until the handshake is done. */
-        s->tls = true;
-        conn_start_tls(c, pol->tls, lst->auth_client_cert, false);
-        if (s->gone)
-            return true;
-    }
-
+    s->tls = lst->tls == IMAPSRV_TLS_IMPLICIT && pol->tls;
     log_line(&env->log, IMAPSRV_LOG_INFO, "session.start",
              "session %llu from %s on %s (%s:%d)", (unsigned long long)id,
              c->peer, lst->name, c->local, c->local_port);
-    if (!login_possible(s)) {
-        /* POLICY.md "nobody can log in": a uniform answer, a precise log. */
+    bool open = login_possible(s);
+    if (!open) {
+        /* POLICY.md "nobody can log in": a uniform answer, a precise log.
+         * The BYE is this connection's opening line (after the handshake
+         * on a TLS port). */
         atomic_fetch_add(&env->counters->refused_by_policy, 1);
         log_line(&env->log, IMAPSRV_LOG_WARNING, "policy.nologin",
                  "listener %s: connection from %s to %s refused: no "
@@ -439,10 +442,21 @@ bool session_start(const struct imap_env *env, struct policy *pol,
                  lst->name, c->peer, c->local);
         wbuf_puts(&c->out, "* BYE [UNAVAILABLE] This site is not enabled "
                            "on the server\r\n");
+        s->greeted = true;
+    }
+    if (s->tls) {
+        /* Output is queued until the handshake is done; the greeting is
+         * written then (its capabilities depend on the certificate). */
+        conn_start_tls(c, pol->tls, lst->auth_client_cert, false);
+        if (s->gone)
+            return true;
+    }
+    if (!open) {
         session_close(s);
         return true;
     }
-    write_greeting(s);
+    if (!s->tls)
+        write_greeting(s);
     session_arm_idle(s);
     conn_flush(c);
     return true;

@@ -95,6 +95,7 @@ struct session {
     bool closing;  /* BYE sent, output draining */
     bool tls;       /* encrypted, or the handshake is under way */
     bool switching; /* STARTTLS accepted: the rest of the input is dropped */
+    bool greeted;
     unsigned bad_commands;
     enum tls_cert_status cert_status;
     struct tls_cert_info *cert; /* when a certificate was asked for */
