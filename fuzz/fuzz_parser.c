@@ -39,23 +39,23 @@ static void touch_set(const struct imap_seqset *s)
 static void touch_key(const struct search_key *k)
 {
     switch (k->type) {
-    case SK_KEYWORD: case SK_UNKEYWORD: case SK_BCC: case SK_BODY: case SK_CC:
-    case SK_FROM: case SK_SUBJECT: case SK_TEXT: case SK_TO:
-        touch(&k->u.str);
-        break;
+    case SK_KEYWORD:
+    case SK_UNKEYWORD:
+    case SK_BCC:
+    case SK_BODY:
+    case SK_CC:
+    case SK_FROM:
+    case SK_SUBJECT:
+    case SK_TEXT:
+    case SK_TO: touch(&k->u.str); break;
     case SK_HEADER:
         touch(&k->u.header.field);
         touch(&k->u.header.value);
         break;
-    case SK_MODSEQ:
-        touch(&k->u.modseq.entry);
-        break;
-    case SK_UID: case SK_SEQSET:
-        touch_set(&k->u.seqset);
-        break;
-    case SK_NOT:
-        touch_key(k->u.sub[0]);
-        break;
+    case SK_MODSEQ: touch(&k->u.modseq.entry); break;
+    case SK_UID:
+    case SK_SEQSET: touch_set(&k->u.seqset); break;
+    case SK_NOT: touch_key(k->u.sub[0]); break;
     case SK_OR:
         touch_key(k->u.sub[0]);
         touch_key(k->u.sub[1]);
@@ -64,8 +64,7 @@ static void touch_key(const struct search_key *k)
         for (size_t i = 0; i < k->u.list.count; i++)
             touch_key(&k->u.list.keys[i]);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -91,30 +90,28 @@ static void touch_cmd(const struct imap_command *c)
             touch(&c->u.id.pairs[i].value);
         }
         break;
-    case CMD_SELECT: case CMD_EXAMINE:
+    case CMD_SELECT:
+    case CMD_EXAMINE:
         touch(&c->u.select.mailbox);
         touch_set(&c->u.select.qr_known_uids);
         touch_set(&c->u.select.qr_match_seqs);
         touch_set(&c->u.select.qr_match_uids);
         break;
-    case CMD_CREATE:
-        touch(&c->u.create.mailbox);
-        break;
-    case CMD_DELETE: case CMD_SUBSCRIBE: case CMD_UNSUBSCRIBE:
-        touch(&c->u.mailbox);
-        break;
+    case CMD_CREATE: touch(&c->u.create.mailbox); break;
+    case CMD_DELETE:
+    case CMD_SUBSCRIBE:
+    case CMD_UNSUBSCRIBE: touch(&c->u.mailbox); break;
     case CMD_RENAME:
         touch(&c->u.rename.from);
         touch(&c->u.rename.to);
         break;
-    case CMD_LIST: case CMD_LSUB:
+    case CMD_LIST:
+    case CMD_LSUB:
         touch(&c->u.list.reference);
         for (size_t i = 0; i < c->u.list.pattern_count; i++)
             touch(&c->u.list.patterns[i]);
         break;
-    case CMD_STATUS:
-        touch(&c->u.status.mailbox);
-        break;
+    case CMD_STATUS: touch(&c->u.status.mailbox); break;
     case CMD_APPEND:
         touch(&c->u.append.mailbox);
         for (size_t i = 0; i < c->u.append.flags.keyword_count; i++)
@@ -141,15 +138,13 @@ static void touch_cmd(const struct imap_command *c)
         for (size_t i = 0; i < c->u.store.flags.keyword_count; i++)
             touch(&c->u.store.flags.keywords[i]);
         break;
-    case CMD_COPY: case CMD_MOVE:
+    case CMD_COPY:
+    case CMD_MOVE:
         touch_set(&c->u.copy.set);
         touch(&c->u.copy.mailbox);
         break;
-    case CMD_EXPUNGE:
-        touch_set(&c->u.expunge_set);
-        break;
-    default:
-        break;
+    case CMD_EXPUNGE: touch_set(&c->u.expunge_set); break;
+    default: break;
     }
 }
 

@@ -22,18 +22,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,         \
-                    __LINE__, #cond);                                      \
-            abort();                                                       \
-        }                                                                  \
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
+                    #cond);                                                    \
+            abort();                                                           \
+        }                                                                      \
     } while (0)
 
 /* An exact-size heap copy, so that any read past n is caught by ASan. */
-static char *
-dup_exact(const void *p, size_t n)
+static char *dup_exact(const void *p, size_t n)
 {
     char *c = malloc(n > 0 ? n : 1);
 
@@ -43,8 +42,7 @@ dup_exact(const void *p, size_t n)
     return c;
 }
 
-static bool
-all_zero(const void *p, size_t n)
+static bool all_zero(const void *p, size_t n)
 {
     const unsigned char *b = p;
 
@@ -54,8 +52,7 @@ all_zero(const void *p, size_t n)
     return true;
 }
 
-static void
-fuzz_base64(const char *in, size_t n)
+static void fuzz_base64(const char *in, size_t n)
 {
     size_t dcap = n / 4 * 3, len;
     unsigned char *dec = malloc(dcap + 1);
@@ -84,8 +81,7 @@ fuzz_base64(const char *in, size_t n)
     free(enc);
 }
 
-static void
-check_complete(const struct sasl *s)
+static void check_complete(const struct sasl *s)
 {
     size_t zl = strnlen(s->authzid, sizeof(s->authzid));
     size_t cl = strnlen(s->authcid, sizeof(s->authcid));
@@ -96,23 +92,16 @@ check_complete(const struct sasl *s)
     CHECK(utf8_valid(s->authzid, zl) && utf8_valid(s->authcid, cl) &&
           utf8_valid(s->password, pl));
     switch (s->mech) {
-    case SASL_PLAIN:
-        CHECK(cl > 0 && pl > 0);
-        break;
-    case SASL_LOGIN:
-        CHECK(zl == 0 && cl > 0 && pl > 0);
-        break;
-    case SASL_EXTERNAL:
-        CHECK(cl == 0 && pl == 0);
-        break;
+    case SASL_PLAIN: CHECK(cl > 0 && pl > 0); break;
+    case SASL_LOGIN: CHECK(zl == 0 && cl > 0 && pl > 0); break;
+    case SASL_EXTERNAL: CHECK(cl == 0 && pl == 0); break;
     }
 }
 
 /* First byte: bits 0-1 mechanism, bit 2 initial response present, bit 3
  * base64-encode each line first (to reach the mechanism parsers with
  * arbitrary decoded bytes).  The rest: responses separated by '\n'. */
-static void
-fuzz_sasl(const uint8_t *data, size_t size)
+static void fuzz_sasl(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return;
@@ -168,8 +157,7 @@ fuzz_sasl(const uint8_t *data, size_t size)
     CHECK(all_zero(&s, sizeof(s)));
 }
 
-static void
-fuzz_mutf7(const char *in, size_t n)
+static void fuzz_mutf7(const char *in, size_t n)
 {
     size_t ucap = 2 * n + 1, mcap = 8 * n + 8, len, len2;
     char *u = malloc(ucap), *m = malloc(mcap);
@@ -204,8 +192,7 @@ fuzz_mutf7(const char *in, size_t n)
     free(m);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *in = dup_exact(data, size);
 
@@ -217,8 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");

@@ -47,11 +47,12 @@ typedef enum imapsrv_status {
     IMAPSRV_E_UNSUPPORTED = -9, /* not available in this build or mode */
 
     /* Results a hook returns; each maps to an RFC 5530 response code. */
-    IMAPSRV_E_AUTHFAILED = -100,    /* [AUTHENTICATIONFAILED] */
-    IMAPSRV_E_AUTHZFAILED = -101,   /* [AUTHORIZATIONFAILED] */
-    IMAPSRV_E_EXPIRED = -102,       /* [EXPIRED] */
-    IMAPSRV_E_UNAVAILABLE = -103,   /* [UNAVAILABLE] */
-    IMAPSRV_E_NONEXISTENT = -104,   /* [NONEXISTENT] (or [TRYCREATE] where fitting) */
+    IMAPSRV_E_AUTHFAILED = -100,  /* [AUTHENTICATIONFAILED] */
+    IMAPSRV_E_AUTHZFAILED = -101, /* [AUTHORIZATIONFAILED] */
+    IMAPSRV_E_EXPIRED = -102,     /* [EXPIRED] */
+    IMAPSRV_E_UNAVAILABLE = -103, /* [UNAVAILABLE] */
+    IMAPSRV_E_NONEXISTENT =
+        -104, /* [NONEXISTENT] (or [TRYCREATE] where fitting) */
     IMAPSRV_E_ALREADYEXISTS = -105, /* [ALREADYEXISTS] */
     IMAPSRV_E_CANNOT = -106,        /* [CANNOT] */
     IMAPSRV_E_INUSE = -107,         /* [INUSE] */
@@ -129,7 +130,8 @@ typedef enum imapsrv_port_status {
 } imapsrv_port_status;
 
 typedef enum imapsrv_tls_mode {
-    IMAPSRV_TLS_STARTTLS = 0, /* plaintext; STARTTLS when a certificate exists */
+    IMAPSRV_TLS_STARTTLS =
+        0, /* plaintext; STARTTLS when a certificate exists */
     IMAPSRV_TLS_IMPLICIT = 1, /* handshake first (RFC 8314) */
     IMAPSRV_TLS_NONE = 2,     /* plaintext, STARTTLS never offered */
 } imapsrv_tls_mode;
@@ -170,9 +172,8 @@ const char *imapsrv_config_listener_name(const imapsrv_config *cfg, size_t i);
  * encrypted with tls.key_password) instead of tls.cert / tls.key files.
  * Both NULL removes them.  The bytes are copied. */
 imapsrv_status imapsrv_config_set_tls_pem(imapsrv_config *cfg,
-                                          const char *cert_pem,
-                                          size_t cert_len, const char *key_pem,
-                                          size_t key_len);
+                                          const char *cert_pem, size_t cert_len,
+                                          const char *key_pem, size_t key_len);
 /* A certificate for clients whose SNI names `host` ("mail.example.com", or
  * "*.example.com" for one label); others get the main certificate.  Adding
  * a host again replaces its files. */
@@ -181,16 +182,16 @@ imapsrv_status imapsrv_config_add_sni(imapsrv_config *cfg, const char *host,
                                       const char *key_file);
 
 typedef struct imapsrv_limits {
-    size_t size;                   /* sizeof(imapsrv_limits) */
-    unsigned max_sessions;         /* 0 = no limit */
-    unsigned max_sessions_per_ip;  /* 0 = no limit */
-    unsigned session_timeout_ms;   /* authenticated idle time; >= 60 s */
-    unsigned login_timeout_ms;     /* time to log in, TLS handshake included */
-    unsigned auth_fail_delay_ms;   /* delay before a failed login's answer */
-    size_t max_line;               /* one command line */
-    size_t max_literal;            /* one literal of any command but APPEND */
-    size_t max_append;             /* one APPEND message */
-    unsigned max_bad_commands;     /* unknown commands before login -> BYE */
+    size_t size;                  /* sizeof(imapsrv_limits) */
+    unsigned max_sessions;        /* 0 = no limit */
+    unsigned max_sessions_per_ip; /* 0 = no limit */
+    unsigned session_timeout_ms;  /* authenticated idle time; >= 60 s */
+    unsigned login_timeout_ms;    /* time to log in, TLS handshake included */
+    unsigned auth_fail_delay_ms;  /* delay before a failed login's answer */
+    size_t max_line;              /* one command line */
+    size_t max_literal;           /* one literal of any command but APPEND */
+    size_t max_append;            /* one APPEND message */
+    unsigned max_bad_commands;    /* unknown commands before login -> BYE */
 } imapsrv_limits;
 
 void imapsrv_limits_init(imapsrv_limits *l);
@@ -325,8 +326,8 @@ typedef struct imapsrv_message_info {
 } imapsrv_message_info;
 
 typedef enum imapsrv_flag_op {
-    IMAPSRV_FLAGS_SET = 0, /* FLAGS */
-    IMAPSRV_FLAGS_ADD = 1, /* +FLAGS */
+    IMAPSRV_FLAGS_SET = 0,    /* FLAGS */
+    IMAPSRV_FLAGS_ADD = 1,    /* +FLAGS */
     IMAPSRV_FLAGS_REMOVE = 2, /* -FLAGS */
 } imapsrv_flag_op;
 
@@ -361,8 +362,8 @@ typedef struct imapsrv_store_hooks {
                            const char *pattern);
     imapsrv_status (*create)(void *userdata, imapsrv_op *op, void *user,
                              const char *name, unsigned special_use);
-    imapsrv_status (*delete_mailbox)(void *userdata, imapsrv_op *op,
-                                     void *user, const char *name);
+    imapsrv_status (*delete_mailbox)(void *userdata, imapsrv_op *op, void *user,
+                                     const char *name);
     imapsrv_status (*rename)(void *userdata, imapsrv_op *op, void *user,
                              const char *from, const char *to);
     imapsrv_status (*subscribe)(void *userdata, imapsrv_op *op, void *user,
@@ -385,20 +386,20 @@ typedef struct imapsrv_store_hooks {
     /* Read raw message bytes at an offset (FETCH of any body part, SEARCH of
      * text).  *got_r < len only at the end of the message. */
     imapsrv_status (*read)(void *userdata, imapsrv_op *op, void *mailbox,
-                           uint32_t uid, uint64_t offset, void *buf,
-                           size_t len, size_t *got_r);
+                           uint32_t uid, uint64_t offset, void *buf, size_t len,
+                           size_t *got_r);
     imapsrv_status (*set_flags)(void *userdata, imapsrv_op *op, void *mailbox,
                                 const uint32_t *uids, size_t count,
                                 imapsrv_flag_op how, unsigned flags,
                                 const char *const *keywords,
                                 size_t keyword_count);
     imapsrv_status (*copy)(void *userdata, imapsrv_op *op, void *mailbox,
-                           const uint32_t *uids, size_t count,
-                           const char *dest, imapsrv_copy_result *res_r);
+                           const uint32_t *uids, size_t count, const char *dest,
+                           imapsrv_copy_result *res_r);
     /* Optional: without it MOVE is COPY + set \Deleted + expunge. */
     imapsrv_status (*move)(void *userdata, imapsrv_op *op, void *mailbox,
-                           const uint32_t *uids, size_t count,
-                           const char *dest, imapsrv_copy_result *res_r);
+                           const uint32_t *uids, size_t count, const char *dest,
+                           imapsrv_copy_result *res_r);
     imapsrv_status (*expunge)(void *userdata, imapsrv_op *op, void *mailbox,
                               const uint32_t *uids, size_t count);
 
@@ -412,8 +413,8 @@ typedef struct imapsrv_store_hooks {
                                    size_t keyword_count, int64_t internaldate,
                                    int tz_offset_min, uint64_t size,
                                    void **append_r);
-    imapsrv_status (*append_data)(void *userdata, imapsrv_op *op,
-                                  void *append, const void *data, size_t len);
+    imapsrv_status (*append_data)(void *userdata, imapsrv_op *op, void *append,
+                                  const void *data, size_t len);
     imapsrv_status (*append_end)(void *userdata, imapsrv_op *op, void *append,
                                  int commit, uint32_t *uidvalidity_r,
                                  uint32_t *uid_r);
@@ -487,8 +488,8 @@ imapsrv_status imapsrv_listener_port(const imapsrv *srv, const char *name,
  * parse as IP addresses go into the certificate as such. */
 imapsrv_status imapsrv_tls_self_signed(const char *cert_file,
                                        const char *key_file,
-                                       const char *const *names,
-                                       char *err, size_t errlen);
+                                       const char *const *names, char *err,
+                                       size_t errlen);
 
 typedef struct imapsrv_stats {
     size_t size;

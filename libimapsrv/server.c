@@ -195,9 +195,8 @@ static void refuse(struct imapsrv *srv, struct conn *c, const char *line)
     conn_close(c);
 }
 
-static const struct cfg_listener *bound_policy(struct imapsrv *srv,
-                                               struct listener *l,
-                                               struct policy **pol_r)
+static const struct cfg_listener *
+bound_policy(struct imapsrv *srv, struct listener *l, struct policy **pol_r)
 {
     const struct cfg_listener *lst = NULL;
     pthread_mutex_lock(&srv->lock);
@@ -345,17 +344,17 @@ static imapsrv_status bind_set(struct imapsrv *srv, const imapsrv_config *cfg,
             continue;
         snprintf(set[n].name, sizeof(set[n].name), "%s", cl->name);
         for (size_t j = 0; j < old_count && !set[n].l; j++)
-            if (!reused[j] && listener_same_spec(old[j].l->address,
-                                                 old[j].l->port, cl->address,
-                                                 cl->port)) {
+            if (!reused[j] &&
+                listener_same_spec(old[j].l->address, old[j].l->port,
+                                   cl->address, cl->port)) {
                 reused[j] = true;
                 set[n].l = old[j].l;
                 listener_ref(set[n].l);
             }
         if (!set[n].l) {
             char err[256];
-            if (listener_bind(cl->address, cl->port, LISTEN_BACKLOG,
-                              &set[n].l, err, sizeof(err)) < 0) {
+            if (listener_bind(cl->address, cl->port, LISTEN_BACKLOG, &set[n].l,
+                              err, sizeof(err)) < 0) {
                 log_line(&srv->env.log, IMAPSRV_LOG_ERROR, "listener.bind",
                          "listener %s: %s", cl->name, err);
                 st = IMAPSRV_E_BIND;
@@ -509,10 +508,10 @@ imapsrv_status imapsrv_tls_self_signed(const char *cert_file,
             err = local;
             errlen = sizeof(local);
         }
-        st = tls_make_self_signed(cert_file, key_file, dns, ips, err,
-                                  errlen) < 0
-                 ? IMAPSRV_E_TLS
-                 : IMAPSRV_OK;
+        st =
+            tls_make_self_signed(cert_file, key_file, dns, ips, err, errlen) < 0
+                ? IMAPSRV_E_TLS
+                : IMAPSRV_OK;
     }
     free(dns);
     free(ips);
@@ -566,8 +565,8 @@ static void *loop_thread(void *arg)
 static bool copy_hooks(struct imapsrv *srv, const imapsrv_options *o)
 {
     if (o->auth) {
-        if (o->auth->size < offsetof(imapsrv_auth_hooks, password) +
-                                sizeof(o->auth->password))
+        if (o->auth->size <
+            offsetof(imapsrv_auth_hooks, password) + sizeof(o->auth->password))
             return false;
         memcpy(&srv->env.auth, o->auth,
                o->auth->size < sizeof(srv->env.auth) ? o->auth->size
@@ -578,8 +577,9 @@ static bool copy_hooks(struct imapsrv *srv, const imapsrv_options *o)
         if (o->store->size < offsetof(imapsrv_store_hooks, user_close))
             return false;
         memcpy(&srv->env.store, o->store,
-               o->store->size < sizeof(srv->env.store) ? o->store->size
-                                                       : sizeof(srv->env.store));
+               o->store->size < sizeof(srv->env.store)
+                   ? o->store->size
+                   : sizeof(srv->env.store));
         srv->env.have_store = true;
     }
     return true;
@@ -659,8 +659,8 @@ imapsrv_status imapsrv_start(imapsrv *srv)
         srv->bound_count = n;
         pthread_mutex_unlock(&srv->lock);
         for (size_t i = 0; i < n; i++)
-            log_bound(srv, &set[i], cfg_listener_find(srv->pol->cfg,
-                                                      set[i].name),
+            log_bound(srv, &set[i],
+                      cfg_listener_find(srv->pol->cfg, set[i].name),
                       "listening on");
         srv->started = true;
     }
@@ -718,8 +718,8 @@ imapsrv_status imapsrv_reload(imapsrv *srv, imapsrv_config *cfg)
             for (size_t j = 0; j < srv->bound_count; j++)
                 kept |= reused[j] && srv->bound[j].l == set[i].l;
             if (!kept)
-                log_bound(srv, &set[i], cfg_listener_find(pol->cfg,
-                                                          set[i].name),
+                log_bound(srv, &set[i],
+                          cfg_listener_find(pol->cfg, set[i].name),
                           "listening on");
         }
         swap_bound(srv, set, n, pol, reused);

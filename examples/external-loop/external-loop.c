@@ -89,8 +89,7 @@ static int serve(imapsrv *srv, int sig_rd)
 
 int main(int argc, char **argv)
 {
-    imapsrv_auth_hooks auth = {.size = sizeof auth,
-                               .password = check_password};
+    imapsrv_auth_hooks auth = {.size = sizeof auth, .password = check_password};
     imapsrv_store_hooks store;
     imapsrv_options opts;
     imapsrv_config *cfg = NULL;

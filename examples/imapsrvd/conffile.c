@@ -104,8 +104,8 @@ static void shown_text(const char *line, char *out, size_t outlen)
         strcat(out, "...");
 }
 
-static void report(const conffile_handler *h, const char *file,
-                   unsigned line, const char *what, const char *text)
+static void report(const conffile_handler *h, const char *file, unsigned line,
+                   const char *what, const char *text)
 {
     char shown[SHOWN_MAX + 4], msg[sizeof shown + 128];
 
@@ -176,7 +176,7 @@ size_t conffile_parse_file(const char *path, const conffile_handler *h)
     len = text ? fread(text, 1, MAX_FILE + 1, f) : 0;
     if (!text || ferror(f) || len > MAX_FILE) {
         snprintf(msg, sizeof msg, "cannot read: %s",
-                 !text ? "out of memory"
+                 !text            ? "out of memory"
                  : len > MAX_FILE ? "larger than 1 MiB"
                                   : strerror(errno));
         h->error(h->ctx, path, 0, msg);

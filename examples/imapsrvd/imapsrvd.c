@@ -122,11 +122,11 @@ static void log_hook(void *ud, imapsrv_log_level level, const char *event,
 }
 
 static void log_msg(struct logger *lg, imapsrv_log_level level,
-                  const char *event, const char *fmt, ...)
+                    const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void log_msg(struct logger *lg, imapsrv_log_level level,
-                  const char *event, const char *fmt, ...)
+                    const char *event, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -149,11 +149,11 @@ struct loader {
     size_t errors;
 };
 
-static void problem(struct loader *ld, imapsrv_log_level level,
-                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(struct loader *ld, imapsrv_log_level level, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
 
-static void problem(struct loader *ld, imapsrv_log_level level,
-                    const char *fmt, ...)
+static void problem(struct loader *ld, imapsrv_log_level level, const char *fmt,
+                    ...)
 {
     char msg[1024];
     va_list ap;
@@ -205,8 +205,7 @@ static bool daemon_key(struct loader *ld, const char *where, const char *key,
     } else if (strcmp(key, "threads") == 0) {
         errno = 0;
         n = strtoul(value, &end, 10);
-        if (errno || end == value || *end || *value == '-' || n < 1 ||
-            n > 64)
+        if (errno || end == value || *end || *value == '-' || n < 1 || n > 64)
             problem(ld, IMAPSRV_LOG_ERROR,
                     "%s: threads: '%s' is not a number from 1 to 64", where,
                     value);
@@ -299,8 +298,7 @@ static void load_users(struct loader *ld, bool embedded)
  * the working directory. */
 static void demo_certificate(struct loader *ld)
 {
-    static const char *const names[] = {"localhost", "127.0.0.1", "::1",
-                                        NULL};
+    static const char *const names[] = {"localhost", "127.0.0.1", "::1", NULL};
     const char *cert = DEMO_DIR "/cert.pem", *key = DEMO_DIR "/key.pem";
     char err[256];
 
@@ -351,8 +349,8 @@ static void load_settings(struct loader *ld, const struct cmdline *cl)
     }
     for (size_t i = 0; i < cl->noverrides; i++) {
         char where[32], *copy = strdup(cl->overrides[i]), *key, *value;
-        const char *err = copy ? conffile_split(copy, &key, &value)
-                               : "out of memory";
+        const char *err =
+            copy ? conffile_split(copy, &key, &value) : "out of memory";
 
         snprintf(where, sizeof where, "-o #%zu", i + 1);
         if (err)
@@ -421,8 +419,8 @@ static imapsrv_status auth_password(void *ud, imapsrv_op *op,
 {
     struct auth *a = ud;
     struct users_ref *r = users_acquire(a);
-    bool ok = users_verify(r->users, req->authcid, req->password,
-                           req->password_len);
+    bool ok =
+        users_verify(r->users, req->authcid, req->password, req->password_len);
 
     users_release(a, r);
     if (!ok)
@@ -492,8 +490,8 @@ static void print_hint(imapsrv *srv, const struct settings *s)
     else
         snprintf(host, sizeof host, "%.*s", (int)len, addr);
     fprintf(stderr, "try: curl imap://%s@%s:%d/\n",
-            s->builtin_users ? DEMO_USER ":" DEMO_USER : "USER:PASSWORD",
-            host, port);
+            s->builtin_users ? DEMO_USER ":" DEMO_USER : "USER:PASSWORD", host,
+            port);
 }
 
 static bool same_string(const char *a, const char *b)
@@ -502,9 +500,9 @@ static bool same_string(const char *a, const char *b)
 }
 
 /* SIGHUP: all or nothing.  `cur` holds the settings in force. */
-static void reload(imapsrv *srv, const struct cmdline *cl,
-                   struct settings *cur, struct auth *auth,
-                   struct logger *lg, imapsrv_log_level built_level)
+static void reload(imapsrv *srv, const struct cmdline *cl, struct settings *cur,
+                   struct auth *auth, struct logger *lg,
+                   imapsrv_log_level built_level)
 {
     struct settings next;
     struct loader ld = {&next, lg, 0};
@@ -528,8 +526,7 @@ static void reload(imapsrv *srv, const struct cmdline *cl,
     else
         log_msg(lg, IMAPSRV_LOG_ERROR, "daemon.reload",
                 "out of memory: the old users table stays");
-    if (next.threads != cur->threads ||
-        !same_string(next.store, cur->store) ||
+    if (next.threads != cur->threads || !same_string(next.store, cur->store) ||
         !same_string(next.pidfile, cur->pidfile))
         log_msg(lg, IMAPSRV_LOG_WARNING, "daemon.reload",
                 "threads, store and pidfile changes take effect at the next "
@@ -572,11 +569,10 @@ static int serve(const struct cmdline *cl, struct settings *s,
                  struct logger *lg)
 {
     struct auth auth = {.cur = NULL};
-    imapsrv_auth_hooks ah = {
-        .size = sizeof ah,
-        .userdata = &auth,
-        .password = auth_password,
-        .certificate = auth_certificate};
+    imapsrv_auth_hooks ah = {.size = sizeof ah,
+                             .userdata = &auth,
+                             .password = auth_password,
+                             .certificate = auth_certificate};
     imapsrv_store_hooks sh;
     imapsrv_options opts;
     imapsrv *srv = NULL;
@@ -629,8 +625,7 @@ static int serve(const struct cmdline *cl, struct settings *s,
         goto out;
     }
     if (s->pidfile && !write_pidfile(s->pidfile)) {
-        fprintf(stderr, "error: pidfile %s: %s\n", s->pidfile,
-                strerror(errno));
+        fprintf(stderr, "error: pidfile %s: %s\n", s->pidfile, strerror(errno));
         goto out;
     }
     print_hint(srv, s);
@@ -679,9 +674,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
         return 1;
     while ((c = getopt(argc, argv, "c:o:th")) != -1) {
         switch (c) {
-        case 'c':
-            cl->conf = optarg;
-            break;
+        case 'c': cl->conf = optarg; break;
         case 'o':
             if (!strchr(optarg, '=')) {
                 fprintf(stderr, "imapsrvd: -o needs KEY=VALUE\n");
@@ -690,15 +683,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
             }
             cl->overrides[cl->noverrides++] = optarg;
             break;
-        case 't':
-            cl->test = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 't': cl->test = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {

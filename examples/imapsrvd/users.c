@@ -147,8 +147,7 @@ static void report(users_error_fn err, void *ctx, const char *file,
 }
 
 /* After the lines are in: sort, and drop later duplicates. */
-static size_t finish(users *u, const char *file, users_error_fn err,
-                     void *ctx)
+static size_t finish(users *u, const char *file, users_error_fn err, void *ctx)
 {
     size_t out = 0, errors = 0;
 
@@ -215,8 +214,7 @@ size_t users_parse(users *u, const char *file, const char *text, size_t len,
             /* Name the user when the name itself is fine: it helps, and
              * it is the only part of a line that is not a secret. */
             size_t nlen = strcspn(p, ":");
-            char *name = p[nlen] && name_ok(p, nlen) ? strndup(p, nlen)
-                                                     : NULL;
+            char *name = p[nlen] && name_ok(p, nlen) ? strndup(p, nlen) : NULL;
 
             report(err, ctx, file, lineno, problem, name);
             free(name);

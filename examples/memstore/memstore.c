@@ -14,12 +14,12 @@
 
 #include "memstore.h"
 
-#define SYSTEM_FLAGS                                                         \
-    (IMAPSRV_FLAG_SEEN | IMAPSRV_FLAG_ANSWERED | IMAPSRV_FLAG_FLAGGED |      \
+#define SYSTEM_FLAGS                                                           \
+    (IMAPSRV_FLAG_SEEN | IMAPSRV_FLAG_ANSWERED | IMAPSRV_FLAG_FLAGGED |        \
      IMAPSRV_FLAG_DELETED | IMAPSRV_FLAG_DRAFT)
-#define SPECIAL_USE                                                          \
-    (IMAPSRV_MBOX_ALL | IMAPSRV_MBOX_ARCHIVE | IMAPSRV_MBOX_DRAFTS |         \
-     IMAPSRV_MBOX_FLAGGED | IMAPSRV_MBOX_JUNK | IMAPSRV_MBOX_SENT |           \
+#define SPECIAL_USE                                                            \
+    (IMAPSRV_MBOX_ALL | IMAPSRV_MBOX_ARCHIVE | IMAPSRV_MBOX_DRAFTS |           \
+     IMAPSRV_MBOX_FLAGGED | IMAPSRV_MBOX_JUNK | IMAPSRV_MBOX_SENT |            \
      IMAPSRV_MBOX_TRASH)
 
 struct msg {
@@ -39,7 +39,7 @@ struct box {
     unsigned attrs; /* IMAPSRV_MBOX_NOSELECT and special uses */
     uint32_t uidvalidity;
     uint32_t uidnext;
-    uint64_t modseq; /* highest in the mailbox */
+    uint64_t modseq;  /* highest in the mailbox */
     struct msg *msgs; /* ascending UIDs */
     size_t count, cap;
     unsigned refs; /* the user's list, open handles, pending appends */
@@ -153,8 +153,8 @@ static bool kw_remove(char **kw, size_t *n, const char *k)
 
 /* A deduplicated copy of a keyword list; empty or NULL names are refused
  * (the library validates atoms, this keeps the store safe on its own). */
-static imapsrv_status kw_copy(char ***out, size_t *nout,
-                              const char *const *kw, size_t n)
+static imapsrv_status kw_copy(char ***out, size_t *nout, const char *const *kw,
+                              size_t n)
 {
     char **set = NULL;
     size_t count = 0;
@@ -199,8 +199,8 @@ static imapsrv_status msg_clone(struct msg *dst, const struct msg *src)
     if (!dst->data)
         return IMAPSRV_E_NOMEM;
     memcpy(dst->data, src->data, src->len);
-    if (kw_copy(&dst->kw, &dst->nkw, (const char *const *)src->kw,
-                src->nkw) != IMAPSRV_OK) {
+    if (kw_copy(&dst->kw, &dst->nkw, (const char *const *)src->kw, src->nkw) !=
+        IMAPSRV_OK) {
         free(dst->data);
         return IMAPSRV_E_NOMEM;
     }
@@ -448,8 +448,7 @@ static imapsrv_status do_create(memstore *ms, struct user *u, char *name,
     return st != IMAPSRV_OK ? st : box_add(ms, u, name, special_use);
 }
 
-static imapsrv_status do_delete(memstore *ms, struct user *u,
-                                const char *name)
+static imapsrv_status do_delete(memstore *ms, struct user *u, const char *name)
 {
     size_t i = box_index(u, name);
     struct box *b;
@@ -506,15 +505,15 @@ static imapsrv_status rename_inbox(memstore *ms, struct user *u,
     return IMAPSRV_OK;
 }
 
-static imapsrv_status do_rename(memstore *ms, struct user *u,
-                                const char *from, char *to)
+static imapsrv_status do_rename(memstore *ms, struct user *u, const char *from,
+                                char *to)
 {
     struct box *src = box_find(u, from);
     size_t flen = strlen(from), n = 0;
     struct {
         struct box *box;
         char *name;
-    } *mv;
+    } * mv;
     imapsrv_status st = IMAPSRV_OK;
 
     if (!src)
@@ -702,8 +701,7 @@ static imapsrv_status msg_set_flags(struct box *b, struct msg *m,
         for (size_t i = 0; i < n; i++)
             changed |= kw_remove(m->kw, &m->nkw, kw[i]);
         break;
-    default:
-        return IMAPSRV_E_INVALID;
+    default: return IMAPSRV_E_INVALID;
     }
     if (changed || m->flags != old)
         m->modseq = ++b->modseq;
@@ -745,9 +743,9 @@ static imapsrv_status do_copy(struct handle *h, const uint32_t *uids,
             done++;
     if (st == IMAPSRV_OK && move)
         st = sorted_uids(uids, count, &sorted);
-    p = st == IMAPSRV_OK ? reserve(dst->msgs, &dst->cap, dst->count + count,
-                                   sizeof *p)
-                         : NULL;
+    p = st == IMAPSRV_OK
+            ? reserve(dst->msgs, &dst->cap, dst->count + count, sizeof *p)
+            : NULL;
     if (!p) {
         while (done > 0)
             msg_free(&copies[--done]);
@@ -771,8 +769,8 @@ static imapsrv_status do_copy(struct handle *h, const uint32_t *uids,
 /* ------------------------------------------------------------------ */
 /* The hooks                                                           */
 
-static imapsrv_status hook_user_open(void *ud, imapsrv_op *op,
-                                     const char *user, void **user_r)
+static imapsrv_status hook_user_open(void *ud, imapsrv_op *op, const char *user,
+                                     void **user_r)
 {
     memstore *ms = ud;
     struct user *u;
@@ -907,14 +905,13 @@ static imapsrv_status hook_status(void *ud, imapsrv_op *op, void *user,
 
 static imapsrv_status hook_open(void *ud, imapsrv_op *op, void *user,
                                 const char *name, int readonly,
-                                void **mailbox_r,
-                                imapsrv_mailbox_status *st_r)
+                                void **mailbox_r, imapsrv_mailbox_status *st_r)
 {
     memstore *ms = ud;
     struct handle *h = calloc(1, sizeof *h);
     char *cn = NULL;
-    imapsrv_status st = h ? canon(name, IMAPSRV_E_NONEXISTENT, &cn)
-                          : IMAPSRV_E_NOMEM;
+    imapsrv_status st =
+        h ? canon(name, IMAPSRV_E_NONEXISTENT, &cn) : IMAPSRV_E_NOMEM;
 
     if (st == IMAPSRV_OK) {
         pthread_mutex_lock(&ms->lock);
@@ -1023,8 +1020,7 @@ static imapsrv_status hook_set_flags(void *ud, imapsrv_op *op, void *mailbox,
         struct msg *m = msg_find(h->box, uids[i]);
 
         if (m)
-            st = msg_set_flags(h->box, m, how, flags, keywords,
-                               keyword_count);
+            st = msg_set_flags(h->box, m, how, flags, keywords, keyword_count);
     }
     pthread_mutex_unlock(&ms->lock);
     return st;
@@ -1032,8 +1028,8 @@ static imapsrv_status hook_set_flags(void *ud, imapsrv_op *op, void *mailbox,
 
 static imapsrv_status copy_or_move(memstore *ms, struct handle *h,
                                    const uint32_t *uids, size_t count,
-                                   const char *dest,
-                                   imapsrv_copy_result *res_r, bool move)
+                                   const char *dest, imapsrv_copy_result *res_r,
+                                   bool move)
 {
     char *cn;
     imapsrv_status st = canon(dest, IMAPSRV_E_NONEXISTENT, &cn);
@@ -1094,9 +1090,8 @@ static imapsrv_status hook_append_begin(void *ud, imapsrv_op *op, void *user,
                                         const char *mailbox, unsigned flags,
                                         const char *const *keywords,
                                         size_t keyword_count,
-                                        int64_t internaldate,
-                                        int tz_offset_min, uint64_t size,
-                                        void **append_r)
+                                        int64_t internaldate, int tz_offset_min,
+                                        uint64_t size, void **append_r)
 {
     memstore *ms = ud;
     struct append *a;
@@ -1130,9 +1125,8 @@ static imapsrv_status hook_append_begin(void *ud, imapsrv_op *op, void *user,
     return IMAPSRV_OK;
 }
 
-static imapsrv_status hook_append_data(void *ud, imapsrv_op *op,
-                                       void *append, const void *data,
-                                       size_t len)
+static imapsrv_status hook_append_data(void *ud, imapsrv_op *op, void *append,
+                                       const void *data, size_t len)
 {
     struct append *a = append;
 
@@ -1334,7 +1328,8 @@ static const char demo_plain[] =
     "append here is gone when the server stops.  Try flagging this\r\n"
     "message, moving it to Archive, or appending a draft.\r\n"
     "\r\n"
-    "Gr\xc3\xbc\xc3\x9f" "e,\r\n"
+    "Gr\xc3\xbc\xc3\x9f"
+    "e,\r\n"
     "Alice\r\n";
 
 static const char demo_alternative[] =
@@ -1431,8 +1426,8 @@ imapsrv_status memstore_load_demo(memstore *ms, const char *user)
             st = IMAPSRV_OK;
     }
     for (size_t i = 0; i < 3 && st == IMAPSRV_OK; i++)
-        st = memstore_add_message(ms, user, "INBOX", msgs[i].text,
-                                  msgs[i].len, msgs[i].flags, msgs[i].date);
+        st = memstore_add_message(ms, user, "INBOX", msgs[i].text, msgs[i].len,
+                                  msgs[i].flags, msgs[i].date);
     if (st != IMAPSRV_OK)
         return st;
     pthread_mutex_lock(&ms->lock);

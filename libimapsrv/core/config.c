@@ -22,14 +22,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define CFG_LINE_MAX 200   /* greeting, redirect_message: one IMAP line */
-#define CFG_PATH_MAX 4095  /* PATH_MAX - 1 */
-#define CFG_TEXT_MAX 1023  /* tls.priority, tls.key_password */
-#define CFG_ADDR_MAX 1023  /* a listener's whole address list */
-#define CFG_ENTRY_MAX 255  /* one access list entry */
-#define CFG_IFNAME_MAX 15  /* IFNAMSIZ - 1 */
-#define CFG_SHOW_MAX 60    /* bytes of a bad value echoed in a message */
-#define CFG_MSG_MAX 1024   /* one problem message */
+#define CFG_LINE_MAX 200  /* greeting, redirect_message: one IMAP line */
+#define CFG_PATH_MAX 4095 /* PATH_MAX - 1 */
+#define CFG_TEXT_MAX 1023 /* tls.priority, tls.key_password */
+#define CFG_ADDR_MAX 1023 /* a listener's whole address list */
+#define CFG_ENTRY_MAX 255 /* one access list entry */
+#define CFG_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+#define CFG_SHOW_MAX 60   /* bytes of a bad value echoed in a message */
+#define CFG_MSG_MAX 1024  /* one problem message */
 
 /* Greets without naming the software or its version. */
 #define CFG_GREETING "IMAP4rev1 server ready"
@@ -79,8 +79,9 @@ struct cfg_key {
     unsigned flags;
 };
 
-#define CFG_L(f) CFG_LISTENER, offsetof(struct cfg_listener, f), \
-    offsetof(imapsrv_listener_policy, f)
+#define CFG_L(f)                                                               \
+    CFG_LISTENER, offsetof(struct cfg_listener, f),                            \
+        offsetof(imapsrv_listener_policy, f)
 #define CFG_LIM(f) CFG_LIMITS, offsetof(imapsrv_limits, f), 0
 #define CFG_G(f) CFG_GLOBAL, offsetof(struct imapsrv_config, f), 0
 
@@ -359,8 +360,7 @@ struct cfg_type_ops {
 };
 
 static const char *const cfg_true_words[] = {"yes", "true", "on", "1", NULL};
-static const char *const cfg_false_words[] = {"no", "false", "off", "0",
-                                              NULL};
+static const char *const cfg_false_words[] = {"no", "false", "off", "0", NULL};
 /* Indexed by the enum values. */
 static const char *const cfg_status_words[] = {"enabled", "disabled",
                                                "redirect", NULL};
@@ -455,9 +455,8 @@ static void cfg_expect_count(const struct cfg_key *k, char *buf, size_t len)
     snprintf(buf, len, "a number %" PRIu64 "-%" PRIu64, k->min, k->max);
 }
 
-static imapsrv_status cfg_parse_duration(const struct cfg_key *k,
-                                         const char *v, void *field,
-                                         char *why, size_t whylen)
+static imapsrv_status cfg_parse_duration(const struct cfg_key *k, const char *v,
+                                         void *field, char *why, size_t whylen)
 {
     uint64_t ms;
     unsigned u;
@@ -477,8 +476,7 @@ static bool cfg_format_duration(const struct cfg_key *k, const void *field,
     return cfg_format_scaled(u, cfg_time_units, "0s", buf, len);
 }
 
-static void cfg_expect_duration(const struct cfg_key *k, char *buf,
-                                size_t len)
+static void cfg_expect_duration(const struct cfg_key *k, char *buf, size_t len)
 {
     char lo[32], hi[32];
     cfg_format_scaled(k->min, cfg_time_units, "0s", lo, sizeof lo);
@@ -576,8 +574,7 @@ static imapsrv_status cfg_parse_line(const struct cfg_key *k, const char *v,
         if (cfg_is_ctl((unsigned char)v[i]) && v[i] != '\t')
             return IMAPSRV_E_INVALID;
     if (n == 0)
-        return cfg_store_str(field, k->def[0] ? k->def : NULL,
-                             strlen(k->def));
+        return cfg_store_str(field, k->def[0] ? k->def : NULL, strlen(k->def));
     return cfg_store_str(field, v, n);
 }
 
@@ -609,8 +606,7 @@ static void cfg_expect_text(const struct cfg_key *k, char *buf, size_t len)
         snprintf(buf, len, "at most %" PRIu64 " bytes", k->max);
     else
         snprintf(buf, len,
-                 "%s of at most %" PRIu64
-                 " bytes without control characters",
+                 "%s of at most %" PRIu64 " bytes without control characters",
                  k->type == CFG_PATH ? "a file name" : "a string", k->max);
 }
 
@@ -666,9 +662,8 @@ static bool cfg_ifname_ok(const char *s, size_t n)
 
 /* Stored normalised ("a b c"), so that get() and the port-overlap rule
  * see one form whatever separators were used. */
-static imapsrv_status cfg_parse_address(const struct cfg_key *k,
-                                        const char *v, void *field,
-                                        char *why, size_t whylen)
+static imapsrv_status cfg_parse_address(const struct cfg_key *k, const char *v,
+                                        void *field, char *why, size_t whylen)
 {
     char out[CFG_ADDR_MAX + 1], shown[CFG_SHOW_MAX + 4];
     const char *s = v, *tok;
@@ -723,8 +718,7 @@ static imapsrv_status cfg_parse_address(const struct cfg_key *k,
     return cfg_store_str(field, out, used);
 }
 
-static void cfg_expect_address(const struct cfg_key *k, char *buf,
-                               size_t len)
+static void cfg_expect_address(const struct cfg_key *k, char *buf, size_t len)
 {
     snprintf(buf, len,
              "IPv4/IPv6 addresses separated by spaces or commas, "
@@ -839,8 +833,7 @@ static const struct cfg_type_ops cfg_types[] = {
 
 static bool cfg_is_string(enum cfg_type t)
 {
-    return t == CFG_LINE || t == CFG_ADDRESS || t == CFG_PATH ||
-           t == CFG_TEXT;
+    return t == CFG_LINE || t == CFG_ADDRESS || t == CFG_PATH || t == CFG_TEXT;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1050,8 +1043,8 @@ const char *cfg_redirect_message(const imapsrv_config *cfg,
     }
     /* The port clients should use: an enabled TLS listener's, else the
      * configured TLS port even while it is off (the check warns then). */
-    const struct cfg_listener *imaps = cfg ? cfg_listener_find(cfg, "imaps")
-                                           : NULL;
+    const struct cfg_listener *imaps =
+        cfg ? cfg_listener_find(cfg, "imaps") : NULL;
     if (imaps)
         port = imaps->port;
     for (size_t i = 0; cfg && i < cfg->listener_count; i++)
@@ -1149,8 +1142,8 @@ imapsrv_status imapsrv_config_new(imapsrv_config **cfg_r)
     for (size_t i = 0; st == IMAPSRV_OK && i < CFG_NKEYS; i++)
         if (cfg_keys[i].scope == CFG_GLOBAL)
             st = cfg_types[cfg_keys[i].type].parse(
-                &cfg_keys[i], cfg_keys[i].def,
-                (char *)cfg + cfg_keys[i].off, why, sizeof why);
+                &cfg_keys[i], cfg_keys[i].def, (char *)cfg + cfg_keys[i].off,
+                why, sizeof why);
     if (st == IMAPSRV_OK)
         st = cfg_listener_add_default(cfg, "imap");
     if (st == IMAPSRV_OK)
@@ -1314,8 +1307,8 @@ imapsrv_status imapsrv_config_get(const imapsrv_config *cfg, const char *key,
 /* A policy field as the string its key takes, so that the typed API runs
  * through the key parsers: same checks, same messages. */
 static const char *cfg_policy_value(const struct cfg_key *k,
-                                    const imapsrv_listener_policy *p,
-                                    char *num, size_t numlen)
+                                    const imapsrv_listener_policy *p, char *num,
+                                    size_t numlen)
 {
     const char *f = (const char *)p + k->poff, *s;
     int v;
@@ -1351,8 +1344,7 @@ static void cfg_policy_put(const struct cfg_key *k,
         memcpy(pf, f, sizeof(int));
 }
 
-void imapsrv_listener_policy_init(imapsrv_listener_policy *p,
-                                  const char *name)
+void imapsrv_listener_policy_init(imapsrv_listener_policy *p, const char *name)
 {
     struct cfg_listener l;
     char why[8];
@@ -1484,8 +1476,8 @@ void imapsrv_limits_init(imapsrv_limits *l)
     for (size_t i = 0; i < CFG_NKEYS; i++)
         if (cfg_keys[i].scope == CFG_LIMITS)
             cfg_types[cfg_keys[i].type].parse(&cfg_keys[i], cfg_keys[i].def,
-                                              (char *)l + cfg_keys[i].off,
-                                              why, sizeof why);
+                                              (char *)l + cfg_keys[i].off, why,
+                                              sizeof why);
     l->size = sizeof *l;
 }
 
@@ -1577,8 +1569,7 @@ static void cfg_rule_enabled(struct cfg_check *ck)
                "enabled (a redirect listener does not count)");
 }
 
-static bool cfg_addr_overlap(const struct cfg_addr *a,
-                             const struct cfg_addr *b)
+static bool cfg_addr_overlap(const struct cfg_addr *a, const struct cfg_addr *b)
 {
     if (a->family != b->family)
         return false;

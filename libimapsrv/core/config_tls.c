@@ -6,8 +6,7 @@
 
 #include "core/config.h"
 
-static imapsrv_status blob_set(struct cfg_blob *b, const char *data,
-                               size_t len)
+static imapsrv_status blob_set(struct cfg_blob *b, const char *data, size_t len)
 {
     char *copy = NULL;
     if (data) {
@@ -25,9 +24,8 @@ static imapsrv_status blob_set(struct cfg_blob *b, const char *data,
 }
 
 imapsrv_status imapsrv_config_set_tls_pem(imapsrv_config *cfg,
-                                          const char *cert_pem,
-                                          size_t cert_len, const char *key_pem,
-                                          size_t key_len)
+                                          const char *cert_pem, size_t cert_len,
+                                          const char *key_pem, size_t key_len)
 {
     if (!cfg || !cert_pem != !key_pem)
         return IMAPSRV_E_INVALID;
@@ -82,8 +80,8 @@ imapsrv_status imapsrv_config_add_sni(imapsrv_config *cfg, const char *host,
                                       const char *cert_file,
                                       const char *key_file)
 {
-    if (!cfg || !host || !cert_file || !key_file || !*cert_file ||
-        !*key_file || !sni_name_ok(host))
+    if (!cfg || !host || !cert_file || !key_file || !*cert_file || !*key_file ||
+        !sni_name_ok(host))
         return IMAPSRV_E_INVALID;
     for (size_t i = 0; i < cfg->sni_count; i++)
         if (strcasecmp(cfg->sni[i].host, host) == 0) { /* replace */
@@ -108,10 +106,9 @@ imapsrv_status cfg_tls_copy(imapsrv_config *dst, const imapsrv_config *src)
 {
     imapsrv_status st = IMAPSRV_OK;
     if (src->tls_cert_pem.data)
-        st = imapsrv_config_set_tls_pem(dst, src->tls_cert_pem.data,
-                                        src->tls_cert_pem.len,
-                                        src->tls_key_pem.data,
-                                        src->tls_key_pem.len);
+        st = imapsrv_config_set_tls_pem(
+            dst, src->tls_cert_pem.data, src->tls_cert_pem.len,
+            src->tls_key_pem.data, src->tls_key_pem.len);
     for (size_t i = 0; st == IMAPSRV_OK && i < src->sni_count; i++)
         st = imapsrv_config_add_sni(dst, src->sni[i].host, src->sni[i].cert,
                                     src->sni[i].key);

@@ -82,7 +82,10 @@ void loop_io_del(struct loop *lp, struct loop_io *io)
     io->events = 0;
 }
 
-uint64_t loop_now(struct loop *lp) { return lp->now_ms; }
+uint64_t loop_now(struct loop *lp)
+{
+    return lp->now_ms;
+}
 
 /* ---- timer heap (min-heap on due_ms; slot = index + 1) ---- */
 
@@ -112,7 +115,8 @@ static void heap_down(struct loop *lp, size_t i)
         size_t c = 2 * i + 1;
         if (c >= lp->heap_len)
             break;
-        if (c + 1 < lp->heap_len && lp->heap[c + 1]->due_ms < lp->heap[c]->due_ms)
+        if (c + 1 < lp->heap_len &&
+            lp->heap[c + 1]->due_ms < lp->heap[c]->due_ms)
             c++;
         if (lp->heap[c]->due_ms >= t->due_ms)
             break;

@@ -61,8 +61,8 @@ int loop_io_add(struct loop *lp, struct loop_io *io, uint32_t events);
 int loop_io_mod(struct loop *lp, struct loop_io *io, uint32_t events);
 void loop_io_del(struct loop *lp, struct loop_io *io);
 
-uint64_t loop_now(struct loop *lp);        /* cached monotonic ms */
-uint64_t loop_clock_ms(void);               /* fresh monotonic ms */
+uint64_t loop_now(struct loop *lp); /* cached monotonic ms */
+uint64_t loop_clock_ms(void);       /* fresh monotonic ms */
 void loop_timer_arm(struct loop *lp, struct loop_timer *t, uint64_t due_ms);
 void loop_timer_cancel(struct loop *lp, struct loop_timer *t);
 

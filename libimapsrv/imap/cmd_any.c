@@ -90,8 +90,7 @@ enum cmd_result cmd_id(struct session *s, struct imap_command *cmd)
             off = sizeof(buf) - 1;
         buf[off] = '\0';
         log_line(&s->env->log, IMAPSRV_LOG_INFO, "session.id",
-                 "session %llu client id: %s", (unsigned long long)s->id,
-                 buf);
+                 "session %llu client id: %s", (unsigned long long)s->id, buf);
     }
     session_untagged(s, "ID (\"name\" \"libimapsrv\")");
     session_tagged(s, cmd->tag.s, "OK", NULL, "ID completed");

@@ -17,8 +17,7 @@ static void login_done(struct session *s)
     atomic_fetch_add(&s->env->counters->logins_ok, 1);
     log_line(&s->env->log, IMAPSRV_LOG_INFO, "auth.ok",
              "session %llu from %s: user %s logged in on %s",
-             (unsigned long long)s->id, s->conn->peer, s->user,
-             s->lst->name);
+             (unsigned long long)s->id, s->conn->peer, s->user, s->lst->name);
     /* Clients learn the post-login capabilities from the tagged OK. */
     struct wbuf code;
     wbuf_init(&code);
@@ -48,8 +47,8 @@ static void user_opened(struct session *s, struct imapsrv_op *op)
 
 static void fail_delayed(struct loop *lp, struct loop_timer *t)
 {
-    struct session *s = (struct session *)((char *)t -
-                                           offsetof(struct session, delay));
+    struct session *s =
+        (struct session *)((char *)t - offsetof(struct session, delay));
     const char *code = s->fail_code;
     session_finish(s, "NO", code,
                    strcmp(code, "AUTHENTICATIONFAILED") == 0
@@ -74,10 +73,9 @@ static void auth_checked(struct session *s, struct imapsrv_op *op)
                    strcmp(op->req.mechanism, "EXTERNAL") == 0;
         log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "auth.fail",
                  "session %llu from %s: %s by %.64s failed: %s%s%.200s%s",
-                 (unsigned long long)s->id, s->conn->peer,
-                 op->req.mechanism, op->req.authcid, imapsrv_strerror(st),
-                 ext ? " (certificate " : "",
-                 ext ? s->cert->subject_dn : "",
+                 (unsigned long long)s->id, s->conn->peer, op->req.mechanism,
+                 op->req.authcid, imapsrv_strerror(st),
+                 ext ? " (certificate " : "", ext ? s->cert->subject_dn : "",
                  ext ? "; the host's mapping names no user it accepts)" : "");
         s->fail_code = st == IMAPSRV_PENDING ? "SERVERBUG" : status_code(st);
         if (st == IMAPSRV_E_AUTHFAILED || st == IMAPSRV_E_AUTHZFAILED) {
@@ -151,9 +149,8 @@ static struct imapsrv_op *auth_op(struct session *s, const char *mech,
 }
 
 /* Start the password check; the session is busy until auth_checked runs. */
-static void auth_start(struct session *s, const char *mech,
-                       const char *authzid, const char *authcid,
-                       const char *pw, size_t pwlen)
+static void auth_start(struct session *s, const char *mech, const char *authzid,
+                       const char *authcid, const char *pw, size_t pwlen)
 {
     if (!s->env->have_auth || !s->env->auth.password) {
         session_finish(s, "NO", "UNAVAILABLE",
@@ -162,8 +159,8 @@ static void auth_start(struct session *s, const char *mech,
     }
     struct imapsrv_op *op = auth_op(s, mech, authzid, authcid, pw, pwlen);
     if (op)
-        op_started(op, s->env->auth.password(s->env->auth.userdata, op,
-                                             &op->req));
+        op_started(op,
+                   s->env->auth.password(s->env->auth.userdata, op, &op->req));
 }
 
 /* AUTHENTICATE EXTERNAL: the verified certificate names the user, through
@@ -184,9 +181,10 @@ static void external_start(struct session *s, const char *authzid)
         log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "auth.external",
                  "session %llu from %s: EXTERNAL refused: %s",
                  (unsigned long long)s->id, s->conn->peer,
-                 s->cert_status == TLS_CERT_NONE      ? "no client certificate"
-                 : s->cert_status == TLS_CERT_INVALID ? ci->reason
-                                                      : "certificate names no user");
+                 s->cert_status == TLS_CERT_NONE ? "no client certificate"
+                 : s->cert_status == TLS_CERT_INVALID
+                     ? ci->reason
+                     : "certificate names no user");
         op_started(op, IMAPSRV_E_AUTHFAILED);
         return;
     }
@@ -194,19 +192,17 @@ static void external_start(struct session *s, const char *authzid)
         op_started(op, IMAPSRV_OK);
         return;
     }
-    op->cert_req = (imapsrv_cert_request){ /* authcid: for the log */
-        .subject_dn = ci->subject_dn,
-        .common_name = ci->common_name,
-        .email = ci->email,
-        .authzid = op->req.authzid,
-        .listener = s->lst->name,
-        .remote_addr = s->conn->peer,
+    op->cert_req = (imapsrv_cert_request){
+        /* authcid: for the log */
+        .subject_dn = ci->subject_dn, .common_name = ci->common_name,
+        .email = ci->email,           .authzid = op->req.authzid,
+        .listener = s->lst->name,     .remote_addr = s->conn->peer,
         .local_addr = s->conn->local,
     };
     /* The hook names the user; an OK naming no one keeps the default
      * mapping. */
-    op_started(op, s->env->auth.certificate(s->env->auth.userdata, op,
-                                            &op->cert_req));
+    op_started(
+        op, s->env->auth.certificate(s->env->auth.userdata, op, &op->cert_req));
 }
 
 /* NO when this connection may not use a password now, else NULL. */
@@ -267,8 +263,7 @@ static enum cmd_result sasl_next(struct session *s, enum sasl_status st,
         session_tagged(s, s->tag, "BAD", NULL,
                        "Malformed authentication response");
         return CMD_DONE;
-    case SASL_COMPLETE:
-        break;
+    case SASL_COMPLETE: break;
     }
     struct sasl *sa = s->sasl;
     s->busy = true;
@@ -299,10 +294,9 @@ enum cmd_result cmd_authenticate(struct session *s, struct imap_command *cmd)
     }
     sasl_begin(s->sasl, mech);
     const char *challenge = NULL;
-    enum sasl_status st = sasl_step(s->sasl, cmd->u.authenticate.initial.s,
-                                    cmd->u.authenticate.initial.len,
-                                    cmd->u.authenticate.has_initial,
-                                    &challenge);
+    enum sasl_status st = sasl_step(
+        s->sasl, cmd->u.authenticate.initial.s, cmd->u.authenticate.initial.len,
+        cmd->u.authenticate.has_initial, &challenge);
     return sasl_next(s, st, challenge);
 }
 

@@ -12,8 +12,7 @@
 
 /* Pattern match with '*' (anything) and '%' (anything but the delimiter),
  * by dynamic programming: linear memory, no exponential backtracking. */
-static bool list_match(const char *pat, const char *name, bool *row,
-                       bool *prev)
+static bool list_match(const char *pat, const char *name, bool *row, bool *prev)
 {
     size_t m = strlen(pat);
     prev[0] = true;
@@ -114,7 +113,7 @@ static void write_entry(struct session *s, bool lsub,
     } else if (!lsub) {
         wbuf_puts(w, sep);
         wbuf_puts(w, has_children(m, mb->name) ? "\\HasChildren"
-                                                : "\\HasNoChildren");
+                                               : "\\HasNoChildren");
     }
     wbuf_puts(w, ") \"/\" ");
     size_t n = strlen(mb->name), cap = n * 3 + 8, len;
@@ -205,7 +204,7 @@ enum cmd_result cmd_list(struct session *s, struct imap_command *cmd)
         return CMD_DONE;
     }
     op->lsub = lsub;
-    op_started(op, s->env->store.list(s->env->store.userdata, op,
-                                      s->store_user, op->patterns[0]));
+    op_started(op, s->env->store.list(s->env->store.userdata, op, s->store_user,
+                                      op->patterns[0]));
     return CMD_ASYNC;
 }

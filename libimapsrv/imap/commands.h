@@ -5,11 +5,11 @@
 #include "imap/session.h"
 
 enum { /* states in which a command is valid */
-    IN_NOTAUTH = 1u << SESS_NOTAUTH,
-    IN_AUTH = 1u << SESS_AUTH,
-    IN_SELECTED = 1u << SESS_SELECTED,
-    IN_ANY = IN_NOTAUTH | IN_AUTH | IN_SELECTED,
-    IN_LOGGED_IN = IN_AUTH | IN_SELECTED,
+       IN_NOTAUTH = 1u << SESS_NOTAUTH,
+       IN_AUTH = 1u << SESS_AUTH,
+       IN_SELECTED = 1u << SESS_SELECTED,
+       IN_ANY = IN_NOTAUTH | IN_AUTH | IN_SELECTED,
+       IN_LOGGED_IN = IN_AUTH | IN_SELECTED,
 };
 
 typedef enum cmd_result (*cmd_fn)(struct session *s, struct imap_command *cmd);

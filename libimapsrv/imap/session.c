@@ -25,7 +25,10 @@ struct policy *policy_new(imapsrv_config *cfg, struct tls_ctx *tls)
     return p;
 }
 
-void policy_ref(struct policy *p) { atomic_fetch_add(&p->refs, 1); }
+void policy_ref(struct policy *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
 
 void policy_unref(struct policy *p)
 {
@@ -87,7 +90,10 @@ void session_untagged(struct session *s, const char *text)
 
 /* ---- lifetime ---- */
 
-void session_ref(struct session *s) { s->refs++; }
+void session_ref(struct session *s)
+{
+    s->refs++;
+}
 
 void session_unref(struct session *s)
 {
@@ -125,8 +131,8 @@ static void session_conn_closed(void *owner)
 
 static void session_timer(struct loop *lp, struct loop_timer *t)
 {
-    struct session *s = (struct session *)((char *)t -
-                                           offsetof(struct session, timer));
+    struct session *s =
+        (struct session *)((char *)t - offsetof(struct session, timer));
     if (s->closing) {
         conn_abort(s->conn);
         return;
@@ -194,8 +200,7 @@ static void run_command(struct session *s, const char *buf, size_t len)
     arena_reset(&s->arena);
     enum parse_result r = parser_parse(buf, len, NULL, &s->arena, &cmd, &err);
     switch (r) {
-    case PARSE_OK:
-        break;
+    case PARSE_OK: break;
     case PARSE_NOMEM:
         session_tagged(s, cmd.tag.s, "NO", "UNAVAILABLE", "Out of memory");
         return;
@@ -217,8 +222,9 @@ static void run_command(struct session *s, const char *buf, size_t len)
     }
     if (!(def->states & (1u << s->state))) {
         const char *why = s->state == SESS_NOTAUTH ? "Log in first"
-                          : def->states == IN_NOTAUTH ? "Already logged in"
-                                                      : "Select a mailbox first";
+                          : def->states == IN_NOTAUTH
+                              ? "Already logged in"
+                              : "Select a mailbox first";
         session_tagged(s, cmd.tag.s, "NO", NULL, why);
         return;
     }
@@ -252,8 +258,8 @@ void session_finish(struct session *s, const char *status, const char *code,
 static bool literal_ok(struct session *s)
 {
     const struct framer_literal_info *li = framer_literal(&s->fr);
-    bool append = strcmp(framer_name(&s->fr), "APPEND") == 0 &&
-                  s->state != SESS_NOTAUTH;
+    bool append =
+        strcmp(framer_name(&s->fr), "APPEND") == 0 && s->state != SESS_NOTAUTH;
     uint64_t max = append ? s->lim->max_append : s->lim->max_literal;
     if (li->size <= max) {
         if (li->sync)
@@ -284,17 +290,15 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
     session_ref(s);
     if (s->state != SESS_NOTAUTH)
         session_arm_idle(s);
-    while (done < len && !s->busy && !s->closing && !s->gone &&
-           !s->switching) {
+    while (done < len && !s->busy && !s->closing && !s->gone && !s->switching) {
         size_t used = 0;
-        enum framer_event ev = framer_feed(&s->fr, data + done, len - done,
-                                           &used);
+        enum framer_event ev =
+            framer_feed(&s->fr, data + done, len - done, &used);
         done += used;
         const char *cbuf;
         size_t clen;
         switch (ev) {
-        case FR_NEED_MORE:
-            break;
+        case FR_NEED_MORE: break;
         case FR_COMMAND:
             cbuf = framer_command(&s->fr, &clen);
             run_command(s, cbuf, clen);
@@ -306,9 +310,7 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
                 auth_sasl_line(s, cbuf, clen);
             framer_next(&s->fr);
             break;
-        case FR_LITERAL:
-            literal_ok(s);
-            break;
+        case FR_LITERAL: literal_ok(s); break;
         case FR_LINE_TOO_LONG:
             if (s->input == INPUT_SASL) { /* the AUTHENTICATE ends here */
                 auth_sasl_abort(s, "Authentication response too long");
@@ -344,18 +346,19 @@ static void session_secure(void *owner, bool ok, const char *err)
     }
     char desc[128];
     tls_describe(s->conn->tls, desc, sizeof(desc));
-    log_line(&s->env->log, IMAPSRV_LOG_DEBUG, "tls.ok",
-             "session %llu: %s%s", (unsigned long long)s->id, desc,
+    log_line(&s->env->log, IMAPSRV_LOG_DEBUG, "tls.ok", "session %llu: %s%s",
+             (unsigned long long)s->id, desc,
              tls_resumed(s->conn->tls) ? " (resumed)" : "");
     if (s->conn->tls_request_cert) {
         s->cert = calloc(1, sizeof(*s->cert));
-        s->cert_status = s->cert ? tls_client_cert(s->conn->tls, s->cert)
-                                 : TLS_CERT_NONE;
+        s->cert_status =
+            s->cert ? tls_client_cert(s->conn->tls, s->cert) : TLS_CERT_NONE;
         if (s->cert_status == TLS_CERT_INVALID)
             log_line(&s->env->log, IMAPSRV_LOG_NOTICE, "tls.client_cert",
                      "session %llu from %s: client certificate refused: %s "
-                     "(%s)", (unsigned long long)s->id, s->conn->peer,
-                     s->cert->reason, s->cert->subject_dn);
+                     "(%s)",
+                     (unsigned long long)s->id, s->conn->peer, s->cert->reason,
+                     s->cert->subject_dn);
     }
     /* On an implicit-TLS port the greeting waits for the handshake: its
      * capabilities depend on the certificate (mbsync reads only these). */
@@ -416,8 +419,8 @@ bool session_start(const struct imap_env *env, struct policy *pol,
         .max_line = s->lim->max_line,
         /* Literals are checked one by one against their own limits;
          * this only bounds the whole command in memory. */
-        .max_command = s->lim->max_line + s->lim->max_append +
-                       s->lim->max_literal,
+        .max_command =
+            s->lim->max_line + s->lim->max_append + s->lim->max_literal,
     };
     framer_init(&s->fr, &fl);
     arena_init(&s->arena, 2048, 0);

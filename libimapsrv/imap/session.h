@@ -79,7 +79,7 @@ struct session {
     const imapsrv_limits *lim;      /* inside pol->cfg */
     struct conn *conn;
     struct loop *loop;
-    uint64_t id; /* for log lines */
+    uint64_t id;                           /* for log lines */
     struct session *loop_prev, *loop_next; /* the server's per-loop list */
 
     enum session_state state;
@@ -89,10 +89,10 @@ struct session {
     struct loop_timer timer; /* login timeout, autologout, close guard */
     struct loop_timer delay; /* failed-authentication delay */
 
-    int refs; /* conn + pending operations; loop thread only */
-    bool gone;     /* connection closed */
-    bool busy;     /* a command is waiting for a hook or a delay */
-    bool closing;  /* BYE sent, output draining */
+    int refs;       /* conn + pending operations; loop thread only */
+    bool gone;      /* connection closed */
+    bool busy;      /* a command is waiting for a hook or a delay */
+    bool closing;   /* BYE sent, output draining */
     bool tls;       /* encrypted, or the handshake is under way */
     bool switching; /* STARTTLS accepted: the rest of the input is dropped */
     bool greeted;
@@ -100,7 +100,7 @@ struct session {
     enum tls_cert_status cert_status;
     struct tls_cert_info *cert; /* when a certificate was asked for */
 
-    char tag[64]; /* tag of the command in progress (busy) */
+    char tag[64];          /* tag of the command in progress (busy) */
     const char *fail_code; /* response code of a delayed failure */
     struct sasl *sasl;
     char *user;
@@ -111,8 +111,7 @@ struct session {
  * written, timers armed.  False when out of memory (conn aborted, no
  * callback run).  The session may already be gone when this returns. */
 bool session_start(const struct imap_env *env, struct policy *pol,
-                   const struct cfg_listener *lst, struct conn *c,
-                   uint64_t id);
+                   const struct cfg_listener *lst, struct conn *c, uint64_t id);
 /* Server shutdown: "* BYE text" and close. */
 void session_bye(struct session *s, const char *text);
 

@@ -49,8 +49,8 @@ static void conn_update_events(struct conn *c)
 
 static void conn_free_task(struct loop *lp, struct loop_task *t)
 {
-    struct conn *c = (struct conn *)((char *)t -
-                                     offsetof(struct conn, free_task));
+    struct conn *c =
+        (struct conn *)((char *)t - offsetof(struct conn, free_task));
     wbuf_free(&c->out);
     free(c->in);
     if (c->tls)

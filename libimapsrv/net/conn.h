@@ -45,8 +45,8 @@ struct conn {
     size_t in_len, in_cap;
     const struct conn_handler *h;
     void *owner;
-    bool paused;   /* owner wants no input now */
-    bool closing;  /* flush what is queued, then close */
+    bool paused;  /* owner wants no input now */
+    bool closing; /* flush what is queued, then close */
     bool closed;
     bool delivering;
     struct loop_task free_task;

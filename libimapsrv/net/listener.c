@@ -111,11 +111,10 @@ static void describe_addr(const struct sockaddr_storage *ss, int port,
     }
 }
 
-static int open_socket(struct bind_addr *b, int backlog, bool all,
-                       int *fd_r)
+static int open_socket(struct bind_addr *b, int backlog, bool all, int *fd_r)
 {
-    int fd = socket(b->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+    int fd =
+        socket(b->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;
     int one = 1, zero = 0;
@@ -179,11 +178,12 @@ int listener_bind(const char *address, int port, int backlog,
         if (e) {
             char where[INET6_ADDRSTRLEN + 16];
             describe_addr(&addrs[i].ss, port, where, sizeof(where));
-            snprintf(err, errlen, "port %d: cannot listen on %s: %s%s", port,
-                     where, strerror(e),
-                     e == EACCES && port < 1024
-                         ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-                         : "");
+            snprintf(
+                err, errlen, "port %d: cannot listen on %s: %s%s", port, where,
+                strerror(e),
+                e == EACCES && port < 1024
+                    ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                    : "");
             l->fd_count = i;
             listener_free(l);
             return -1;
@@ -196,8 +196,8 @@ int listener_bind(const char *address, int port, int backlog,
 
 static void lsock_enable(struct loop *lp, struct loop_timer *t)
 {
-    struct lsock_io *s = (struct lsock_io *)((char *)t -
-                                             offsetof(struct lsock_io, backoff));
+    struct lsock_io *s =
+        (struct lsock_io *)((char *)t - offsetof(struct lsock_io, backoff));
     uint32_t ev = EPOLLIN | (s->l->loop_count > 1 ? EPOLLEXCLUSIVE : 0);
     loop_io_add(lp, &s->io, ev);
 }
@@ -286,7 +286,10 @@ void listener_describe(const struct listener *l, size_t i, char *buf,
     describe_addr(&ss, l->port, buf, len);
 }
 
-void listener_ref(struct listener *l) { atomic_fetch_add(&l->refs, 1); }
+void listener_ref(struct listener *l)
+{
+    atomic_fetch_add(&l->refs, 1);
+}
 
 void listener_unref(struct listener *l)
 {

@@ -16,8 +16,7 @@ struct listener;
 
 typedef void (*listener_accept_fn)(void *userdata, struct listener *l,
                                    struct loop *lp, int fd);
-typedef void (*listener_error_fn)(void *userdata, struct listener *l,
-                                  int err);
+typedef void (*listener_error_fn)(void *userdata, struct listener *l, int err);
 
 struct lsock_io { /* one socket in one loop */
     struct loop_io io;

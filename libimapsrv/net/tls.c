@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TLS_DEFAULT_PRIORITY                                                 \
+#define TLS_DEFAULT_PRIORITY                                                   \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 #define TLS_FILE_MAX (16u << 20) /* a PEM bundle; guards against /dev/zero */
 #define TLS_HOST_MAX 255
@@ -190,11 +190,11 @@ static int tls_get_pem(const char *key, const char *file, const void *mem,
  * failed), and the parsed objects then go to the credentials: an
  * encrypted key is decrypted once (PBKDF2 is slow on purpose). */
 static int tls_parse_cert(const gnutls_datum_t *pem, const char *label,
-                          gnutls_x509_crt_t **list_r, unsigned *n_r,
-                          char *err, size_t errlen)
+                          gnutls_x509_crt_t **list_r, unsigned *n_r, char *err,
+                          size_t errlen)
 {
-    int ret = gnutls_x509_crt_list_import2(list_r, n_r, pem,
-                                           GNUTLS_X509_FMT_PEM, 0);
+    int ret =
+        gnutls_x509_crt_list_import2(list_r, n_r, pem, GNUTLS_X509_FMT_PEM, 0);
     if (ret >= 0 && *n_r == 0) {
         gnutls_free(*list_r);
         ret = GNUTLS_E_NO_CERTIFICATE_FOUND;
@@ -227,9 +227,10 @@ static int tls_parse_key(const gnutls_datum_t *pem, const char *password,
     if (ret >= 0)
         return 0;
     if (ret == GNUTLS_E_DECRYPTION_FAILED && !password)
-        tls_seterr(err, errlen, "%s: %s (the key is encrypted and "
-                   "tls.key_password is not set)", label,
-                   gnutls_strerror(ret));
+        tls_seterr(err, errlen,
+                   "%s: %s (the key is encrypted and "
+                   "tls.key_password is not set)",
+                   label, gnutls_strerror(ret));
     else if (ret == GNUTLS_E_DECRYPTION_FAILED)
         tls_seterr(err, errlen, "%s: %s (wrong tls.key_password?)", label,
                    gnutls_strerror(ret));
@@ -299,8 +300,8 @@ static int tls_load_source(gnutls_certificate_credentials_t cred,
         pw = NULL;
     if (tls_get_pem(ckey, src->cert_file, src->cert_pem, src->cert_pem_len,
                     &cert, clabel, sizeof clabel, err, errlen) < 0 ||
-        tls_get_pem(kkey, src->key_file, src->key_pem, src->key_pem_len,
-                    &key, klabel, sizeof klabel, err, errlen) < 0 ||
+        tls_get_pem(kkey, src->key_file, src->key_pem, src->key_pem_len, &key,
+                    klabel, sizeof klabel, err, errlen) < 0 ||
         tls_parse_cert(&cert, clabel, &list, &n, err, errlen) < 0 ||
         tls_parse_key(&key, pw, klabel, &pkey, err, errlen) < 0)
         goto out;
@@ -339,9 +340,9 @@ static int tls_load_trust(const struct tls_ctx *ctx,
     ret = gnutls_certificate_set_x509_trust_mem(cred, &ctx->ca_pem,
                                                 GNUTLS_X509_FMT_PEM);
     if (ret <= 0) {
-        tls_seterr(err, errlen, "%s: %s", ca_label,
-                   gnutls_strerror(ret < 0 ? ret
-                                           : GNUTLS_E_NO_CERTIFICATE_FOUND));
+        tls_seterr(
+            err, errlen, "%s: %s", ca_label,
+            gnutls_strerror(ret < 0 ? ret : GNUTLS_E_NO_CERTIFICATE_FOUND));
         return -1;
     }
     if (!ctx->crl_pem.data)
@@ -378,8 +379,8 @@ static void tls_ctx_free(struct tls_ctx *ctx)
     gnutls_global_deinit();
 }
 
-int tls_ctx_new(const struct tls_options *o, struct tls_ctx **ctx_r,
-                char *err, size_t errlen)
+int tls_ctx_new(const struct tls_options *o, struct tls_ctx **ctx_r, char *err,
+                size_t errlen)
 {
     struct tls_ctx *ctx;
     char ca_label[PATH_MAX + 16], crl_label[PATH_MAX + 16];
@@ -405,9 +406,10 @@ int tls_ctx_new(const struct tls_options *o, struct tls_ctx **ctx_r,
     if (ret < 0) {
         ctx->prio = NULL;
         if (ret == GNUTLS_E_INVALID_REQUEST && errpos)
-            tls_seterr(err, errlen, "tls.priority \"%s\": invalid at "
-                       "position %d (\"%s\")", prio, (int)(errpos - prio),
-                       errpos);
+            tls_seterr(err, errlen,
+                       "tls.priority \"%s\": invalid at "
+                       "position %d (\"%s\")",
+                       prio, (int)(errpos - prio), errpos);
         else
             tls_seterr(err, errlen, "tls.priority \"%s\": %s", prio,
                        gnutls_strerror(ret));
@@ -472,8 +474,10 @@ int tls_ctx_add_sni(struct tls_ctx *ctx, const char *host,
     if (hlen == 0 || hlen > TLS_HOST_MAX ||
         strchr(host + (host[0] == '*'), '*') ||
         (host[0] == '*' && (host[1] != '.' || !host[2]))) {
-        tls_seterr(err, errlen, "tls.sni \"%s\": not a host name or "
-                   "\"*.domain\"", host ? host : "");
+        tls_seterr(err, errlen,
+                   "tls.sni \"%s\": not a host name or "
+                   "\"*.domain\"",
+                   host ? host : "");
         return -1;
     }
     snprintf(prefix, sizeof prefix, "tls.sni[%s]", host);
@@ -602,8 +606,8 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, bool request_cert)
     if (!t)
         return NULL;
     /* NO_SIGNAL: a peer that went away must not SIGPIPE the process. */
-    if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL)
-        < 0) {
+    if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) <
+        0) {
         free(t);
         return NULL;
     }
@@ -624,8 +628,7 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, bool request_cert)
         free(t);
         return NULL;
     }
-    gnutls_handshake_set_post_client_hello_function(s,
-                                                    tls_post_client_hello);
+    gnutls_handshake_set_post_client_hello_function(s, tls_post_client_hello);
     gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO,
                                        GNUTLS_HOOK_PRE, tls_hello_hook);
     if (request_cert)
@@ -655,8 +658,7 @@ static void tls_fail(struct tls_conn *t, const char *what, int ret)
                  gnutls_strerror(ret),
                  gnutls_alert_get_name(gnutls_alert_get(t->s)));
     else
-        snprintf(t->err, sizeof t->err, "%s: %s", what,
-                 gnutls_strerror(ret));
+        snprintf(t->err, sizeof t->err, "%s: %s", what, gnutls_strerror(ret));
 }
 
 enum tls_result tls_handshake(struct tls_conn *t)
@@ -696,14 +698,10 @@ enum tls_result tls_handshake(struct tls_conn *t)
 static int tls_errno(int ret)
 {
     switch (ret) {
-    case GNUTLS_E_PUSH_ERROR:
-        return EPIPE;
-    case GNUTLS_E_PULL_ERROR:
-        return ECONNRESET;
-    case GNUTLS_E_MEMORY_ERROR:
-        return ENOMEM;
-    default:
-        return EPROTO;
+    case GNUTLS_E_PUSH_ERROR: return EPIPE;
+    case GNUTLS_E_PULL_ERROR: return ECONNRESET;
+    case GNUTLS_E_MEMORY_ERROR: return ENOMEM;
+    default: return EPROTO;
     }
 }
 
@@ -735,8 +733,7 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
             errno = EAGAIN;
             return -1;
         case GNUTLS_E_INTERRUPTED:
-        case GNUTLS_E_WARNING_ALERT_RECEIVED:
-            continue;
+        case GNUTLS_E_WARNING_ALERT_RECEIVED: continue;
         case GNUTLS_E_PREMATURE_TERMINATION:
             /* EOF without close_notify.  Truncation cannot forge an IMAP
              * command (every one ends in CRLF or a counted literal), so
@@ -889,9 +886,7 @@ void tls_describe(const struct tls_conn *t, char *buf, size_t len)
     switch (v) {
     case GNUTLS_TLS1_3: name = "TLSv1.3"; break;
     case GNUTLS_TLS1_2: name = "TLSv1.2"; break;
-    default:
-        name = gnutls_protocol_get_name(v);
-        break;
+    default: name = gnutls_protocol_get_name(v); break;
     }
     snprintf(buf, len, "%s %s", name ? name : "unknown",
              suite ? suite : "unknown");
@@ -923,8 +918,7 @@ const char *tls_alpn(const struct tls_conn *t)
 /* Copy a string GnuTLS returned with its length; one with an embedded NUL
  * or too long for the field is dropped: a truncated name could match a
  * different user. */
-static void tls_copy_name(char *dst, size_t cap, const char *src,
-                          size_t len)
+static void tls_copy_name(char *dst, size_t cap, const char *src, size_t len)
 {
     dst[0] = '\0';
     if (len < cap && memchr(src, '\0', len) == NULL) {
@@ -933,8 +927,7 @@ static void tls_copy_name(char *dst, size_t cap, const char *src,
     }
 }
 
-static void tls_cert_names(gnutls_x509_crt_t crt,
-                           struct tls_cert_info *info)
+static void tls_cert_names(gnutls_x509_crt_t crt, struct tls_cert_info *info)
 {
     gnutls_datum_t dn;
     char buf[1024];
@@ -948,14 +941,13 @@ static void tls_cert_names(gnutls_x509_crt_t crt,
         gnutls_free(dn.data);
     }
     size = sizeof buf;
-    if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-                                      0, buf, &size) == 0)
-        tls_copy_name(info->common_name, sizeof info->common_name, buf,
-                      size);
+    if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
+                                      buf, &size) == 0)
+        tls_copy_name(info->common_name, sizeof info->common_name, buf, size);
     for (unsigned i = 0;; i++) {
         size = sizeof buf;
-        ret = gnutls_x509_crt_get_subject_alt_name2(crt, i, buf, &size,
-                                                    &type, NULL);
+        ret = gnutls_x509_crt_get_subject_alt_name2(crt, i, buf, &size, &type,
+                                                    NULL);
         if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER)
             continue;
         if (ret < 0)
@@ -981,8 +973,7 @@ static const char *tls_verify_reason(unsigned status)
         {GNUTLS_CERT_SIGNER_NOT_CA, "signer is not a CA"},
         {GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature"},
         {GNUTLS_CERT_PURPOSE_MISMATCH, "not for TLS client authentication"},
-        {GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED,
-         "revocation list out of date"},
+        {GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED, "revocation list out of date"},
         {GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE,
          "revocation list issued in the future"},
         {GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, "signer constraints"},
@@ -1127,8 +1118,7 @@ static int tls_build_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
         if (inet_pton(AF_INET, ips[i], addr) != 1) {
             alen = 16;
             if (inet_pton(AF_INET6, ips[i], addr) != 1) {
-                tls_seterr(err, errlen, "\"%s\": not an IP address",
-                           ips[i]);
+                tls_seterr(err, errlen, "\"%s\": not an IP address", ips[i]);
                 return -1;
             }
         }
@@ -1139,8 +1129,7 @@ static int tls_build_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
     }
     if ((ret = gnutls_x509_crt_get_key_id(crt, 0, id, &idlen)) < 0 ||
         (ret = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0 ||
-        (ret = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) <
-            0)
+        (ret = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0)
         goto gnutls_err;
     return 0;
 gnutls_err:
@@ -1150,8 +1139,7 @@ gnutls_err:
 
 int tls_make_self_signed(const char *cert_file, const char *key_file,
                          const char *const *dns_names,
-                         const char *const *ip_addrs, char *err,
-                         size_t errlen)
+                         const char *const *ip_addrs, char *err, size_t errlen)
 {
     gnutls_x509_privkey_t key = NULL;
     gnutls_x509_crt_t crt = NULL;
@@ -1177,8 +1165,7 @@ int tls_make_self_signed(const char *cert_file, const char *key_file,
     }
     if (tls_build_cert(crt, key, dns_names, ip_addrs, err, errlen) < 0)
         goto out;
-    if ((ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem)) <
-            0 ||
+    if ((ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem)) < 0 ||
         (ret = gnutls_x509_privkey_export2_pkcs8(
              key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &kpem)) < 0) {
         tls_seterr(err, errlen, "export: %s", gnutls_strerror(ret));
@@ -1186,12 +1173,12 @@ int tls_make_self_signed(const char *cert_file, const char *key_file,
     }
     /* Both files are complete before either is renamed, so a failure
      * leaves no new key next to an old certificate. */
-    if (tls_write_temp(key_file, &kpem, 0600, ktmp, sizeof ktmp, err,
-                       errlen) < 0)
+    if (tls_write_temp(key_file, &kpem, 0600, ktmp, sizeof ktmp, err, errlen) <
+        0)
         goto out;
     kwritten = true;
-    if (tls_write_temp(cert_file, &cpem, 0644, ctmp, sizeof ctmp, err,
-                       errlen) < 0)
+    if (tls_write_temp(cert_file, &cpem, 0644, ctmp, sizeof ctmp, err, errlen) <
+        0)
         goto out;
     cwritten = true;
     if (rename(ktmp, key_file) < 0) {

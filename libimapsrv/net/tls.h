@@ -21,22 +21,22 @@ struct tls_source {
     const char *cert_file, *key_file; /* chain first, then the key */
     const void *cert_pem, *key_pem;   /* or in memory */
     size_t cert_pem_len, key_pem_len;
-    const char *key_password;         /* encrypted PKCS#8 key, or NULL */
+    const char *key_password; /* encrypted PKCS#8 key, or NULL */
 };
 
 struct tls_options {
-    struct tls_source main;    /* the default certificate */
-    const char *ca_file;       /* client certificates are verified against */
-    const char *crl_file;      /* optional revocation list */
-    const char *priority;      /* NULL: TLS 1.2 and 1.3 only */
+    struct tls_source main; /* the default certificate */
+    const char *ca_file;    /* client certificates are verified against */
+    const char *crl_file;   /* optional revocation list */
+    const char *priority;   /* NULL: TLS 1.2 and 1.3 only */
 };
 
 /* Load and check everything; on failure *err names the file and GnuTLS's
  * reason (e.g. "tls.key /x/key.pem: The requested data were not
  * available") and returns -1.  Certificate and key that do not match are
  * an error. */
-int tls_ctx_new(const struct tls_options *o, struct tls_ctx **ctx_r,
-                char *err, size_t errlen);
+int tls_ctx_new(const struct tls_options *o, struct tls_ctx **ctx_r, char *err,
+                size_t errlen);
 /* An extra certificate chosen when the client's SNI names `host` (exact,
  * case-insensitive, or "*.example.com" for one label; exact names win).
  * Part of building the ctx: call before any session uses it.  Errors
@@ -49,10 +49,10 @@ void tls_ctx_unref(struct tls_ctx *ctx);
 bool tls_ctx_has_ca(const struct tls_ctx *ctx);
 
 enum tls_result {
-    TLS_DONE = 0,    /* handshake complete */
-    TLS_WANT_READ,   /* call again when the socket is readable */
-    TLS_WANT_WRITE,  /* call again when the socket is writable */
-    TLS_FAILED,      /* fatal; tls_error() says why (for the log) */
+    TLS_DONE = 0,   /* handshake complete */
+    TLS_WANT_READ,  /* call again when the socket is readable */
+    TLS_WANT_WRITE, /* call again when the socket is writable */
+    TLS_FAILED,     /* fatal; tls_error() says why (for the log) */
 };
 
 /* A server-side session on an accepted socket.  request_cert: ask for a
@@ -113,14 +113,14 @@ enum tls_result tls_shutdown(struct tls_conn *t);
  * A subject, CN or email that would not fit or holds a NUL is left ""
  * rather than truncated: the caller may map it to a user. */
 enum tls_cert_status {
-    TLS_CERT_NONE,     /* the client sent none */
-    TLS_CERT_VALID,    /* chain, dates and revocation verified */
-    TLS_CERT_INVALID,  /* sent but not valid: reason says why */
+    TLS_CERT_NONE,    /* the client sent none */
+    TLS_CERT_VALID,   /* chain, dates and revocation verified */
+    TLS_CERT_INVALID, /* sent but not valid: reason says why */
 };
 struct tls_cert_info {
     char subject_dn[512];
     char common_name[256];
-    char email[256]; /* first rfc822Name in subjectAltName, else "" */
+    char email[256];  /* first rfc822Name in subjectAltName, else "" */
     char reason[128]; /* why invalid: "expired", "revoked", "unknown CA"... */
 };
 enum tls_cert_status tls_client_cert(struct tls_conn *t,
@@ -131,7 +131,6 @@ enum tls_cert_status tls_client_cert(struct tls_conn *t,
  * the key.  For the example daemon's first run. */
 int tls_make_self_signed(const char *cert_file, const char *key_file,
                          const char *const *dns_names,
-                         const char *const *ip_addrs, char *err,
-                         size_t errlen);
+                         const char *const *ip_addrs, char *err, size_t errlen);
 
 #endif

@@ -6,8 +6,7 @@
 const char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int
-base64_value(unsigned char c)
+int base64_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -22,21 +21,19 @@ base64_value(unsigned char c)
     return -1;
 }
 
-size_t
-base64_encoded_len(size_t n)
+size_t base64_encoded_len(size_t n)
 {
     if (n / 3 >= SIZE_MAX / 4)
         return SIZE_MAX;
     return (n + 2) / 3 * 4;
 }
 
-size_t
-base64_encode(const void *in, size_t n, char *out, size_t cap)
+size_t base64_encode(const void *in, size_t n, char *out, size_t cap)
 {
     const unsigned char *p = in;
     size_t len = base64_encoded_len(n), o = 0;
 
-    if (len >= cap)  /* no room for the NUL (SIZE_MAX never fits) */
+    if (len >= cap) /* no room for the NUL (SIZE_MAX never fits) */
         return 0;
     for (size_t i = 0; i < n; i += 3) {
         size_t left = n - i;
@@ -54,8 +51,8 @@ base64_encode(const void *in, size_t n, char *out, size_t cap)
     return o;
 }
 
-bool
-base64_decode(const char *in, size_t n, void *out, size_t cap, size_t *len_r)
+bool base64_decode(const char *in, size_t n, void *out, size_t cap,
+                   size_t *len_r)
 {
     unsigned char *o = out;
     size_t pad = 0;
@@ -81,8 +78,8 @@ base64_decode(const char *in, size_t n, void *out, size_t cap, size_t *len_r)
          * several texts would decode to the same bytes. */
         if ((tail == 2 && (b & 0x0f) != 0) || (tail == 1 && (c & 0x03) != 0))
             return false;
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 |
-                     (uint32_t)c << 6 | (uint32_t)d;
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
+                     (uint32_t)d;
         *o++ = (unsigned char)(v >> 16);
         if (tail < 2)
             *o++ = (unsigned char)(v >> 8);

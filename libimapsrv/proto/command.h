@@ -79,39 +79,62 @@ struct imap_flags {
     size_t keyword_count;
 };
 
-struct imap_date { /* a date-text (SEARCH SINCE etc.) */
+struct imap_date {        /* a date-text (SEARCH SINCE etc.) */
     int year, month, day; /* month 1-12 */
 };
 
 struct imap_datetime { /* a date-time (APPEND) */
-    int64_t utc;    /* seconds since the epoch */
-    int tz_min;     /* zone offset in minutes, e.g. +0200 -> 120 */
+    int64_t utc;       /* seconds since the epoch */
+    int tz_min;        /* zone offset in minutes, e.g. +0200 -> 120 */
 };
 
 /* ---- SEARCH ---- */
 enum search_key_type {
     SK_ALL,
-    SK_ANSWERED, SK_DELETED, SK_DRAFT, SK_FLAGGED, SK_SEEN, SK_RECENT,
-    SK_NEW, SK_OLD,
-    SK_UNANSWERED, SK_UNDELETED, SK_UNDRAFT, SK_UNFLAGGED, SK_UNSEEN,
-    SK_KEYWORD, SK_UNKEYWORD,                      /* u.str */
-    SK_BCC, SK_BODY, SK_CC, SK_FROM, SK_SUBJECT, SK_TEXT, SK_TO, /* u.str */
-    SK_HEADER,                                     /* u.header */
-    SK_BEFORE, SK_ON, SK_SINCE,                    /* u.date */
-    SK_SENTBEFORE, SK_SENTON, SK_SENTSINCE,        /* u.date */
-    SK_LARGER, SK_SMALLER,                         /* u.number */
-    SK_UID, SK_SEQSET,                             /* u.seqset */
-    SK_MODSEQ,                     /* u.modseq (u.number is its value) */
-    SK_NOT,                                        /* u.sub[0] */
-    SK_OR,                                         /* u.sub[0], u.sub[1] */
-    SK_AND,                                        /* u.list (parentheses) */
+    SK_ANSWERED,
+    SK_DELETED,
+    SK_DRAFT,
+    SK_FLAGGED,
+    SK_SEEN,
+    SK_RECENT,
+    SK_NEW,
+    SK_OLD,
+    SK_UNANSWERED,
+    SK_UNDELETED,
+    SK_UNDRAFT,
+    SK_UNFLAGGED,
+    SK_UNSEEN,
+    SK_KEYWORD,
+    SK_UNKEYWORD, /* u.str */
+    SK_BCC,
+    SK_BODY,
+    SK_CC,
+    SK_FROM,
+    SK_SUBJECT,
+    SK_TEXT,
+    SK_TO,     /* u.str */
+    SK_HEADER, /* u.header */
+    SK_BEFORE,
+    SK_ON,
+    SK_SINCE, /* u.date */
+    SK_SENTBEFORE,
+    SK_SENTON,
+    SK_SENTSINCE, /* u.date */
+    SK_LARGER,
+    SK_SMALLER, /* u.number */
+    SK_UID,
+    SK_SEQSET, /* u.seqset */
+    SK_MODSEQ, /* u.modseq (u.number is its value) */
+    SK_NOT,    /* u.sub[0] */
+    SK_OR,     /* u.sub[0], u.sub[1] */
+    SK_AND,    /* u.list (parentheses) */
 };
 
 enum search_modseq_entry { /* SEARCH MODSEQ entry-type-req (RFC 7162) */
-    SME_NONE,
-    SME_PRIV,
-    SME_SHARED,
-    SME_ALL,
+                           SME_NONE,
+                           SME_PRIV,
+                           SME_SHARED,
+                           SME_ALL,
 };
 
 struct search_key {
@@ -125,7 +148,7 @@ struct search_key {
         uint64_t number;
         struct imap_seqset seqset;
         struct {
-            uint64_t value; /* first: shares u.number's storage */
+            uint64_t value;        /* first: shares u.number's storage */
             struct imap_str entry; /* "/flags/\\Seen" unquoted; s NULL if
                                       absent */
             enum search_modseq_entry entry_type;
@@ -139,16 +162,16 @@ struct search_key {
 };
 
 enum search_return { /* ESEARCH RETURN options, bits */
-    SRET_MIN = 1u << 0,
-    SRET_MAX = 1u << 1,
-    SRET_ALL = 1u << 2,
-    SRET_COUNT = 1u << 3,
-    SRET_SAVE = 1u << 4,
+                     SRET_MIN = 1u << 0,
+                     SRET_MAX = 1u << 1,
+                     SRET_ALL = 1u << 2,
+                     SRET_COUNT = 1u << 3,
+                     SRET_SAVE = 1u << 4,
 };
 
 struct cmd_search {
-    bool has_return;      /* RETURN (...) given: answer with ESEARCH */
-    unsigned ret;         /* enum search_return; RETURN () means ALL */
+    bool has_return;         /* RETURN (...) given: answer with ESEARCH */
+    unsigned ret;            /* enum search_return; RETURN () means ALL */
     struct imap_str charset; /* s == NULL when absent */
     struct search_key root;  /* SK_AND of the top-level keys */
 };
@@ -162,7 +185,7 @@ enum fetch_att_type {
     FA_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
     FA_RFC822_SIZE,
     FA_RFC822_TEXT, /* = BODY[TEXT] */
-    FA_BODY,          /* BODY without a section: non-extensible BODYSTRUCTURE */
+    FA_BODY,        /* BODY without a section: non-extensible BODYSTRUCTURE */
     FA_BODYSTRUCTURE,
     FA_UID,
     FA_MODSEQ,
@@ -172,12 +195,12 @@ enum fetch_att_type {
 };
 
 enum section_spec {
-    SEC_ALL,              /* BODY[] or BODY[1.2] */
+    SEC_ALL, /* BODY[] or BODY[1.2] */
     SEC_HEADER,
     SEC_HEADER_FIELDS,
     SEC_HEADER_FIELDS_NOT,
     SEC_TEXT,
-    SEC_MIME,             /* only after a part number */
+    SEC_MIME, /* only after a part number */
 };
 
 struct fetch_section {
@@ -200,9 +223,9 @@ struct cmd_fetch {
     struct imap_seqset set;
     struct fetch_att *atts;
     size_t att_count;
-    bool macro;              /* ALL / FAST / FULL were used (atts expanded) */
-    uint64_t changedsince;   /* CHANGEDSINCE modifier; 0 when absent */
-    bool vanished;           /* VANISHED modifier */
+    bool macro;            /* ALL / FAST / FULL were used (atts expanded) */
+    uint64_t changedsince; /* CHANGEDSINCE modifier; 0 when absent */
+    bool vanished;         /* VANISHED modifier */
 };
 
 /* ---- STORE ---- */
@@ -217,27 +240,27 @@ struct cmd_store {
 
 /* ---- mailbox commands ---- */
 enum status_item { /* bits */
-    ST_MESSAGES = 1u << 0,
-    ST_UIDNEXT = 1u << 1,
-    ST_UIDVALIDITY = 1u << 2,
-    ST_UNSEEN = 1u << 3,
-    ST_DELETED = 1u << 4,
-    ST_SIZE = 1u << 5,
-    ST_RECENT = 1u << 6,
-    ST_HIGHESTMODSEQ = 1u << 7,
+                   ST_MESSAGES = 1u << 0,
+                   ST_UIDNEXT = 1u << 1,
+                   ST_UIDVALIDITY = 1u << 2,
+                   ST_UNSEEN = 1u << 3,
+                   ST_DELETED = 1u << 4,
+                   ST_SIZE = 1u << 5,
+                   ST_RECENT = 1u << 6,
+                   ST_HIGHESTMODSEQ = 1u << 7,
 };
 
 enum list_select_opt { /* bits */
-    LSEL_SUBSCRIBED = 1u << 0,
-    LSEL_REMOTE = 1u << 1,
-    LSEL_RECURSIVEMATCH = 1u << 2,
-    LSEL_SPECIAL_USE = 1u << 3,
+                       LSEL_SUBSCRIBED = 1u << 0,
+                       LSEL_REMOTE = 1u << 1,
+                       LSEL_RECURSIVEMATCH = 1u << 2,
+                       LSEL_SPECIAL_USE = 1u << 3,
 };
 enum list_return_opt { /* bits */
-    LRET_SUBSCRIBED = 1u << 0,
-    LRET_CHILDREN = 1u << 1,
-    LRET_SPECIAL_USE = 1u << 2,
-    LRET_STATUS = 1u << 3,
+                       LRET_SUBSCRIBED = 1u << 0,
+                       LRET_CHILDREN = 1u << 1,
+                       LRET_SPECIAL_USE = 1u << 2,
+                       LRET_STATUS = 1u << 3,
 };
 
 struct cmd_list {
@@ -268,7 +291,7 @@ struct cmd_append {
     struct imap_flags flags;
     bool has_date;
     struct imap_datetime date;
-    bool binary;          /* sent as literal8 (~{n}) */
+    bool binary; /* sent as literal8 (~{n}) */
     /* The literal's bytes.  Unlike every other string this one points into
      * the command buffer (no copy of a big message) and is NOT
      * NUL-terminated. */
@@ -294,9 +317,9 @@ struct imap_command {
             struct imap_str user, password;
         } login;
         struct {
-            struct imap_str mechanism;   /* upper-cased */
-            bool has_initial;            /* SASL-IR given */
-            struct imap_str initial;     /* base64 as sent; "=" -> len 0 */
+            struct imap_str mechanism; /* upper-cased */
+            bool has_initial;          /* SASL-IR given */
+            struct imap_str initial;   /* base64 as sent; "=" -> len 0 */
         } authenticate;
         struct {
             struct imap_str *names; /* upper-cased capability names */
@@ -327,7 +350,7 @@ struct imap_command {
         struct cmd_search search;
         struct cmd_fetch fetch;
         struct cmd_store store;
-        struct cmd_copy copy; /* COPY, MOVE */
+        struct cmd_copy copy;           /* COPY, MOVE */
         struct imap_seqset expunge_set; /* UID EXPUNGE */
     } u;
 };

@@ -83,7 +83,7 @@ static void start(struct framer *f)
     f->in_raw = f->raw;
     f->raw = false;
     if (f->in_raw)
-        f->id_phase = 2; /* a SASL line has no tag */
+        f->id_phase = 2;          /* a SASL line has no tag */
     if (f->cap > FRAMER_KEEP_BUF) /* no big buffer between commands */
         framer_free(f);
 }
@@ -187,8 +187,7 @@ static enum framer_event line_end(struct framer *f)
         f->state = ST_DONE;
         return FR_RAW_LINE;
     }
-    if (find_literal(f->buf + f->line_start, f->len - f->line_start,
-                     &f->lit)) {
+    if (find_literal(f->buf + f->line_start, f->len - f->line_start, &f->lit)) {
         f->state = ST_LITWAIT;
         return FR_LITERAL;
     }
@@ -269,8 +268,8 @@ static size_t step_skip(struct framer *f, const char *d, size_t n)
     if (!lf)
         return n;
     struct framer_literal_info lit;
-    if (!f->skip_raw && find_literal(f->tail, f->tail_len, &lit) &&
-        !lit.sync && lit.size) {
+    if (!f->skip_raw && find_literal(f->tail, f->tail_len, &lit) && !lit.sync &&
+        lit.size) {
         /* the client sends this literal without waiting: skip it too */
         f->lit_left = lit.size;
         f->state = ST_SKIPLIT;
@@ -302,12 +301,8 @@ enum framer_event framer_feed(struct framer *f, const char *data, size_t len,
         if (used == len)
             break;
         switch (f->state) {
-        case ST_LINE:
-            used += step_line(f, data + used, len - used, &ev);
-            break;
-        case ST_LIT:
-            used += step_lit(f, data + used, len - used);
-            break;
+        case ST_LINE: used += step_line(f, data + used, len - used, &ev); break;
+        case ST_LIT: used += step_lit(f, data + used, len - used); break;
         default: /* ST_SKIP, ST_SKIPLIT */
             used += step_skip(f, data + used, len - used);
             break;

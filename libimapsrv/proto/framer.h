@@ -14,17 +14,17 @@
 #include <stdint.h>
 
 enum framer_event {
-    FR_NEED_MORE,      /* all input consumed; feed more */
-    FR_COMMAND,        /* a complete command: framer_command() */
-    FR_LITERAL,        /* a literal was announced: framer_literal(); answer
-                          with framer_accept_literal / framer_reject */
-    FR_LINE_TOO_LONG,  /* a line exceeded max_line, or the command
-                          max_command (also: an accepted literal that does
-                          not fit).  The command is dropped; the rest of it
-                          is skipped up to the end of the line (and through
-                          any non-synchronizing literal announced there);
-                          framer_tag() may name the tag */
-    FR_RAW_LINE,       /* raw mode: one line (SASL response, IDLE's DONE) */
+    FR_NEED_MORE,     /* all input consumed; feed more */
+    FR_COMMAND,       /* a complete command: framer_command() */
+    FR_LITERAL,       /* a literal was announced: framer_literal(); answer
+                         with framer_accept_literal / framer_reject */
+    FR_LINE_TOO_LONG, /* a line exceeded max_line, or the command
+                         max_command (also: an accepted literal that does
+                         not fit).  The command is dropped; the rest of it
+                         is skipped up to the end of the line (and through
+                         any non-synchronizing literal announced there);
+                         framer_tag() may name the tag */
+    FR_RAW_LINE,      /* raw mode: one line (SASL response, IDLE's DONE) */
 };
 
 struct framer_limits {
@@ -34,32 +34,32 @@ struct framer_limits {
 
 struct framer_literal_info {
     uint64_t size;
-    bool sync;     /* {n}: the client waits for "+" */
-    bool minus;    /* {n-} (LITERAL-) */
-    bool binary;   /* ~{n} */
+    bool sync;   /* {n}: the client waits for "+" */
+    bool minus;  /* {n-} (LITERAL-) */
+    bool binary; /* ~{n} */
 };
 
 /* Private: use the functions below. */
 struct framer {
     struct framer_limits lim;
-    char *buf;            /* the command being assembled (+1 byte for NUL) */
+    char *buf; /* the command being assembled (+1 byte for NUL) */
     size_t len, cap;
     int state;
-    size_t line_start;    /* offset of the current line in buf */
-    size_t raw_len;       /* FR_RAW_LINE: bytes without the line end */
-    uint64_t lit_left;    /* literal bytes still to read (or to skip) */
+    size_t line_start; /* offset of the current line in buf */
+    size_t raw_len;    /* FR_RAW_LINE: bytes without the line end */
+    uint64_t lit_left; /* literal bytes still to read (or to skip) */
     struct framer_literal_info lit;
-    bool raw;             /* set_raw() asked: the next line is raw */
-    bool in_raw;          /* the line being read is raw */
-    bool skip_raw;        /* the line being skipped was raw */
-    bool out_raw;         /* the finished unit is a raw line */
+    bool raw;               /* set_raw() asked: the next line is raw */
+    bool in_raw;            /* the line being read is raw */
+    bool skip_raw;          /* the line being skipped was raw */
+    bool out_raw;           /* the finished unit is a raw line */
     unsigned char id_phase; /* tag/name scan: 0 tag, 1 name, 2 done */
-    size_t scan;          /* tag/name scan position in buf */
-    size_t name_at;       /* where the name starts */
+    size_t scan;            /* tag/name scan position in buf */
+    size_t name_at;         /* where the name starts */
     unsigned char tail_len;
-    char tail[24];        /* end of a skipped line: spots {n+} there */
-    char tag[64];         /* tag of the current command if seen, else "" */
-    char name[32];        /* command name if seen (upper case), else "" */
+    char tail[24]; /* end of a skipped line: spots {n+} there */
+    char tag[64];  /* tag of the current command if seen, else "" */
+    char name[32]; /* command name if seen (upper case), else "" */
 };
 
 /* lim NULL or zero fields: defaults (8 KiB line, 64 KiB command). */

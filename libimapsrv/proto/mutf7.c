@@ -6,34 +6,30 @@
 #include <stdint.h>
 
 /* RFC 2152 base64 with "," in place of "/" and no padding. */
-static char
-mutf7_digit(unsigned v)
+static char mutf7_digit(unsigned v)
 {
     return v == 63 ? ',' : base64_alphabet[v];
 }
 
-static int
-mutf7_value(unsigned char c)
+static int mutf7_value(unsigned char c)
 {
     if (c == '/')
         return -1;
     return c == ',' ? 63 : base64_value(c);
 }
 
-static bool
-mutf7_is_direct(uint32_t c)
+static bool mutf7_is_direct(uint32_t c)
 {
     return c >= 0x20 && c <= 0x7e;
 }
 
 /* Decode one code point at s[*pos], advancing *pos; strict RFC 3629. */
-static bool
-utf8_next(const char *s, size_t n, size_t *pos, uint32_t *cp_r)
+static bool utf8_next(const char *s, size_t n, size_t *pos, uint32_t *cp_r)
 {
     const unsigned char *p = (const unsigned char *)s + *pos;
     size_t left = n - *pos;
     unsigned char c = p[0];
-    unsigned char lo = 0x80, hi = 0xbf;  /* range of the second byte */
+    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
     size_t len;
     uint32_t cp;
 
@@ -48,18 +44,18 @@ utf8_next(const char *s, size_t n, size_t *pos, uint32_t *cp_r)
         len = 3;
         cp = c & 0x0f;
         if (c == 0xe0)
-            lo = 0xa0;  /* overlong */
+            lo = 0xa0; /* overlong */
         else if (c == 0xed)
-            hi = 0x9f;  /* surrogates */
+            hi = 0x9f; /* surrogates */
     } else if (c >= 0xf0 && c <= 0xf4) {
         len = 4;
         cp = c & 0x07;
         if (c == 0xf0)
-            lo = 0x90;  /* overlong */
+            lo = 0x90; /* overlong */
         else if (c == 0xf4)
-            hi = 0x8f;  /* above U+10FFFF */
+            hi = 0x8f; /* above U+10FFFF */
     } else {
-        return false;  /* continuation byte, C0/C1, F5..FF */
+        return false; /* continuation byte, C0/C1, F5..FF */
     }
     if (left < len || p[1] < lo || p[1] > hi)
         return false;
@@ -73,8 +69,7 @@ utf8_next(const char *s, size_t n, size_t *pos, uint32_t *cp_r)
     return true;
 }
 
-bool
-utf8_valid(const char *s, size_t n)
+bool utf8_valid(const char *s, size_t n)
 {
     size_t i = 0;
     uint32_t cp;
@@ -92,8 +87,7 @@ utf8_valid(const char *s, size_t n)
 }
 
 /* Append cp as UTF-8, keeping one byte for the final NUL. */
-static bool
-mutf7_put_utf8(char *out, size_t cap, size_t *o, uint32_t cp)
+static bool mutf7_put_utf8(char *out, size_t cap, size_t *o, uint32_t cp)
 {
     unsigned char b[4];
     size_t len;
@@ -124,8 +118,7 @@ mutf7_put_utf8(char *out, size_t cap, size_t *o, uint32_t cp)
     return true;
 }
 
-static bool
-mutf7_put(char *out, size_t cap, size_t *o, char c)
+static bool mutf7_put(char *out, size_t cap, size_t *o, char c)
 {
     if (cap - *o <= 1)
         return false;
@@ -135,12 +128,12 @@ mutf7_put(char *out, size_t cap, size_t *o, char c)
 
 /* One UTF-16 unit from a shifted run; *hi carries a pending high
  * surrogate between calls. */
-static bool
-mutf7_unit(uint32_t u, uint32_t *hi, char *out, size_t cap, size_t *o)
+static bool mutf7_unit(uint32_t u, uint32_t *hi, char *out, size_t cap,
+                       size_t *o)
 {
     if (*hi != 0) {
         if (u < 0xdc00 || u > 0xdfff)
-            return false;  /* high surrogate not followed by a low one */
+            return false; /* high surrogate not followed by a low one */
         uint32_t cp = 0x10000 + ((*hi - 0xd800) << 10) + (u - 0xdc00);
         *hi = 0;
         return mutf7_put_utf8(out, cap, o, cp);
@@ -155,11 +148,11 @@ mutf7_unit(uint32_t u, uint32_t *hi, char *out, size_t cap, size_t *o)
     return mutf7_put_utf8(out, cap, o, u);
 }
 
-bool
-mutf7_to_utf8(const char *in, size_t n, char *out, size_t cap, size_t *len_r)
+bool mutf7_to_utf8(const char *in, size_t n, char *out, size_t cap,
+                   size_t *len_r)
 {
     size_t i = 0, o = 0;
-    bool after_run = false;  /* the previous token was a shifted run */
+    bool after_run = false; /* the previous token was a shifted run */
 
     if (cap == 0)
         return false;
@@ -200,12 +193,12 @@ mutf7_to_utf8(const char *in, size_t n, char *out, size_t cap, size_t *len_r)
             }
         }
         if (i == n)
-            return false;  /* unterminated */
+            return false; /* unterminated */
         /* A whole spare character, or set padding bits, would give the
          * same name a second spelling. */
         if (nbits >= 6 || bits != 0 || hi != 0)
             return false;
-        i++;  /* the "-" */
+        i++; /* the "-" */
         after_run = true;
     }
     out[o] = '\0';
@@ -214,9 +207,8 @@ mutf7_to_utf8(const char *in, size_t n, char *out, size_t cap, size_t *len_r)
     return true;
 }
 
-static bool
-mutf7_put_bits(char *out, size_t cap, size_t *o, uint32_t *bits,
-               unsigned *nbits, uint32_t u)
+static bool mutf7_put_bits(char *out, size_t cap, size_t *o, uint32_t *bits,
+                           unsigned *nbits, uint32_t u)
 {
     *bits = *bits << 16 | u;
     *nbits += 16;
@@ -229,9 +221,8 @@ mutf7_put_bits(char *out, size_t cap, size_t *o, uint32_t *bits,
     return true;
 }
 
-bool
-mutf7_from_utf8(const char *in, size_t n, char *out, size_t cap,
-                size_t *len_r)
+bool mutf7_from_utf8(const char *in, size_t n, char *out, size_t cap,
+                     size_t *len_r)
 {
     size_t i = 0, o = 0;
 

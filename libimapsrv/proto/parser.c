@@ -123,8 +123,7 @@ static bool oom(struct p *p)
 }
 
 /* "<what> <token>", the token cut to ECHO_MAX printable ASCII bytes. */
-static bool fail_tok(struct p *p, const char *what, const char *tok,
-                     size_t n)
+static bool fail_tok(struct p *p, const char *what, const char *tok, size_t n)
 {
     if (p->err)
         return false;
@@ -197,8 +196,7 @@ static bool finish(struct p *p)
 }
 
 /* Read an atom-like word of class cls; false (with no error) if empty. */
-static bool word(struct p *p, bool (*cls)(int), const char **s_r,
-                 size_t *n_r)
+static bool word(struct p *p, bool (*cls)(int), const char **s_r, size_t *n_r)
 {
     *s_r = p->p;
     *n_r = run(p, cls);
@@ -337,8 +335,8 @@ static bool quoted(struct p *p, struct imap_str *out)
 
 /* {n} {n+} {n-} and, where allowed, ~{n}; copy=false points into the
  * command buffer (APPEND's message). */
-static bool literal(struct p *p, struct imap_str *out, bool allow8,
-                    bool *bin_r, bool copy)
+static bool literal(struct p *p, struct imap_str *out, bool allow8, bool *bin_r,
+                    bool copy)
 {
     bool bin = peek(p) == '~';
     if (bin && !allow8)
@@ -545,8 +543,7 @@ static int64_t days_from_civil(int y, int m, int d)
 }
 
 /* date-time contents: date-day-fixed "-" month "-" year SP time SP zone */
-static bool scan_datetime(const char *s, size_t len,
-                          struct imap_datetime *dt)
+static bool scan_datetime(const char *s, size_t len, struct imap_datetime *dt)
 {
     struct imap_date d;
     size_t i = scan_date(s, len, true, &d);
@@ -557,12 +554,12 @@ static bool scan_datetime(const char *s, size_t len,
     int hh = digits(s + i + 1, 2), mm = digits(s + i + 4, 2);
     int ss = digits(s + i + 7, 2);
     int zh = digits(s + i + 11, 2), zm = digits(s + i + 13, 2);
-    if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 ||
-        zh < 0 || zh > 23 || zm < 0 || zm > 59)
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || zh < 0 ||
+        zh > 23 || zm < 0 || zm > 59)
         return false;
     int tz = (zh * 60 + zm) * (s[i + 10] == '-' ? -1 : 1);
-    dt->utc = days_from_civil(d.year, d.month, d.day) * 86400 +
-              hh * 3600 + mm * 60 + ss - tz * 60;
+    dt->utc = days_from_civil(d.year, d.month, d.day) * 86400 + hh * 3600 +
+              mm * 60 + ss - tz * 60;
     dt->tz_min = tz;
     return true;
 }
@@ -672,8 +669,7 @@ static bool p_none(struct p *p, struct imap_command *c)
 static bool p_login(struct p *p, struct imap_command *c)
 {
     return sp(p, "user name") && astring(p, &c->u.login.user, "user name") &&
-           sp(p, "password") &&
-           astring(p, &c->u.login.password, "password");
+           sp(p, "password") && astring(p, &c->u.login.password, "password");
 }
 
 /* base64 = *(4base64-char) [base64-terminal] */
@@ -686,8 +682,8 @@ static bool base64(const char *s, size_t n)
         pad++;
     for (size_t i = 0; i < n - pad; i++) {
         int c = (unsigned char)s[i];
-        if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') &&
-            !digit(c) && c != '+' && c != '/')
+        if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !digit(c) &&
+            c != '+' && c != '/')
             return false;
     }
     return true;
@@ -791,8 +787,8 @@ static bool qresync(struct p *p, struct cmd_select *s)
 {
     if (!sp(p, "QRESYNC parameters") ||
         !expect(p, '(', "Invalid QRESYNC parameters") ||
-        !nz32(p, &s->qr_uidvalidity, "UIDVALIDITY") ||
-        !sp(p, "mod-sequence") || !modseq(p, false, &s->qr_modseq))
+        !nz32(p, &s->qr_uidvalidity, "UIDVALIDITY") || !sp(p, "mod-sequence") ||
+        !modseq(p, false, &s->qr_modseq))
         return false;
     if (peek(p) == ' ' && peek_at(p, 1) != '(') {
         p->p++;
@@ -842,9 +838,9 @@ static const struct {
     const char *name;
     unsigned bit;
 } use_attrs[] = {
-    {"\\ALL", IMAPSRV_MBOX_ALL},         {"\\ARCHIVE", IMAPSRV_MBOX_ARCHIVE},
-    {"\\DRAFTS", IMAPSRV_MBOX_DRAFTS},   {"\\FLAGGED", IMAPSRV_MBOX_FLAGGED},
-    {"\\JUNK", IMAPSRV_MBOX_JUNK},       {"\\SENT", IMAPSRV_MBOX_SENT},
+    {"\\ALL", IMAPSRV_MBOX_ALL},       {"\\ARCHIVE", IMAPSRV_MBOX_ARCHIVE},
+    {"\\DRAFTS", IMAPSRV_MBOX_DRAFTS}, {"\\FLAGGED", IMAPSRV_MBOX_FLAGGED},
+    {"\\JUNK", IMAPSRV_MBOX_JUNK},     {"\\SENT", IMAPSRV_MBOX_SENT},
     {"\\TRASH", IMAPSRV_MBOX_TRASH},
 };
 
@@ -903,10 +899,10 @@ static const struct {
     const char *name;
     unsigned bit;
 } status_items[] = {
-    {"MESSAGES", ST_MESSAGES}, {"UIDNEXT", ST_UIDNEXT},
+    {"MESSAGES", ST_MESSAGES},       {"UIDNEXT", ST_UIDNEXT},
     {"UIDVALIDITY", ST_UIDVALIDITY}, {"UNSEEN", ST_UNSEEN},
-    {"DELETED", ST_DELETED},   {"SIZE", ST_SIZE},
-    {"RECENT", ST_RECENT},     {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
+    {"DELETED", ST_DELETED},         {"SIZE", ST_SIZE},
+    {"RECENT", ST_RECENT},           {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
 };
 
 /* "(" status-att *(SP status-att) ")" */
@@ -937,8 +933,7 @@ static bool p_status(struct p *p, struct imap_command *c)
 }
 
 /* An option word of LIST's selection / return lists (may contain '-'). */
-static bool opt_word(struct p *p, const char *what, const char **w,
-                     size_t *n)
+static bool opt_word(struct p *p, const char *what, const char **w, size_t *n)
 {
     return word(p, atom_char, w, n) ? true : bad_arg(p, what);
 }
@@ -946,16 +941,18 @@ static bool opt_word(struct p *p, const char *what, const char **w,
 static const struct {
     const char *name;
     unsigned bit;
-} list_sel[] = {
-    {"SUBSCRIBED", LSEL_SUBSCRIBED},
-    {"REMOTE", LSEL_REMOTE},
-    {"RECURSIVEMATCH", LSEL_RECURSIVEMATCH},
-    {"SPECIAL-USE", LSEL_SPECIAL_USE},
-}, list_ret[] = {
-    {"SUBSCRIBED", LRET_SUBSCRIBED},
-    {"CHILDREN", LRET_CHILDREN},
-    {"SPECIAL-USE", LRET_SPECIAL_USE},
-    {"STATUS", LRET_STATUS},
+} list_sel[] =
+    {
+        {"SUBSCRIBED", LSEL_SUBSCRIBED},
+        {"REMOTE", LSEL_REMOTE},
+        {"RECURSIVEMATCH", LSEL_RECURSIVEMATCH},
+        {"SPECIAL-USE", LSEL_SPECIAL_USE},
+},
+  list_ret[] = {
+      {"SUBSCRIBED", LRET_SUBSCRIBED},
+      {"CHILDREN", LRET_CHILDREN},
+      {"SPECIAL-USE", LRET_SPECIAL_USE},
+      {"STATUS", LRET_STATUS},
 };
 
 static bool list_select(struct p *p, struct cmd_list *l)
@@ -1090,8 +1087,18 @@ static bool p_append(struct p *p, struct imap_command *c)
 
 /* ---- SEARCH ---- */
 
-enum sarg { SA_NONE, SA_STR, SA_DATE, SA_NUM, SA_SEQ, SA_KW, SA_HDR,
-            SA_NOT, SA_OR, SA_MODSEQ };
+enum sarg {
+    SA_NONE,
+    SA_STR,
+    SA_DATE,
+    SA_NUM,
+    SA_SEQ,
+    SA_KW,
+    SA_HDR,
+    SA_NOT,
+    SA_OR,
+    SA_MODSEQ
+};
 
 static const struct {
     const char *name;
@@ -1195,14 +1202,10 @@ static bool search_arg(struct p *p, struct search_key *k, int arg)
     const char *w;
     size_t n;
     switch (arg) {
-    case SA_STR:
-        return astring(p, &k->u.str, "search string");
-    case SA_DATE:
-        return date(p, &k->u.date);
-    case SA_NUM:
-        return number(p, MAX_NUM64, false, &k->u.number, "size");
-    case SA_SEQ:
-        return seqset(p, &k->u.seqset, true, true);
+    case SA_STR: return astring(p, &k->u.str, "search string");
+    case SA_DATE: return date(p, &k->u.date);
+    case SA_NUM: return number(p, MAX_NUM64, false, &k->u.number, "size");
+    case SA_SEQ: return seqset(p, &k->u.seqset, true, true);
     case SA_KW:
         if (!word(p, atom_char, &w, &n))
             return bad_arg(p, "keyword");
@@ -1211,8 +1214,7 @@ static bool search_arg(struct p *p, struct search_key *k, int arg)
         return astring(p, &k->u.header.field, "header field name") &&
                sp(p, "header value") &&
                astring(p, &k->u.header.value, "header value");
-    case SA_MODSEQ:
-        return search_modseq(p, k);
+    case SA_MODSEQ: return search_modseq(p, k);
     }
     /* SA_NOT, SA_OR */
     for (int i = 0; i < (arg == SA_OR ? 2 : 1); i++) {
@@ -1275,7 +1277,7 @@ static const struct {
     const char *name;
     unsigned bit;
 } sret[] = {
-    {"MIN", SRET_MIN}, {"MAX", SRET_MAX},   {"ALL", SRET_ALL},
+    {"MIN", SRET_MIN},     {"MAX", SRET_MAX},   {"ALL", SRET_ALL},
     {"COUNT", SRET_COUNT}, {"SAVE", SRET_SAVE},
 };
 
@@ -1336,8 +1338,13 @@ static bool p_search(struct p *p, struct imap_command *c)
 
 /* ---- FETCH ---- */
 
-enum { FF_SECTION = 1, FF_NEED_SECTION = 2, FF_PEEK = 4, FF_BINARY = 8,
-       FF_NOPARTIAL = 16 };
+enum {
+    FF_SECTION = 1,
+    FF_NEED_SECTION = 2,
+    FF_PEEK = 4,
+    FF_BINARY = 8,
+    FF_NOPARTIAL = 16
+};
 
 static const struct {
     const char *name;
@@ -1357,8 +1364,7 @@ static const struct {
     {"BODY.PEEK", FA_BODY_SECTION, FF_NEED_SECTION | FF_PEEK},
     {"BINARY", FA_BINARY, FF_NEED_SECTION | FF_BINARY},
     {"BINARY.PEEK", FA_BINARY, FF_NEED_SECTION | FF_BINARY | FF_PEEK},
-    {"BINARY.SIZE", FA_BINARY_SIZE,
-     FF_NEED_SECTION | FF_BINARY | FF_NOPARTIAL},
+    {"BINARY.SIZE", FA_BINARY_SIZE, FF_NEED_SECTION | FF_BINARY | FF_NOPARTIAL},
 };
 
 static bool att_char(int c)
@@ -1480,8 +1486,9 @@ static bool fetch_macro(struct p *p, struct cmd_fetch *f, struct vec *v)
     } macros[] = {
         {"ALL", 4, {FA_FLAGS, FA_INTERNALDATE, FA_RFC822_SIZE, FA_ENVELOPE}},
         {"FAST", 3, {FA_FLAGS, FA_INTERNALDATE, FA_RFC822_SIZE}},
-        {"FULL", 5, {FA_FLAGS, FA_INTERNALDATE, FA_RFC822_SIZE, FA_ENVELOPE,
-                     FA_BODY}},
+        {"FULL",
+         5,
+         {FA_FLAGS, FA_INTERNALDATE, FA_RFC822_SIZE, FA_ENVELOPE, FA_BODY}},
     };
     size_t i = 0;
     while (i < 3 && !keyword(p, macros[i].name))
@@ -1577,8 +1584,7 @@ static bool p_store(struct p *p, struct imap_command *c)
             if (!word(p, atom_char, &w, &n))
                 return bad_arg(p, "STORE modifier");
             if (!ieq(w, n, "UNCHANGEDSINCE") || s->has_unchangedsince)
-                return fail_tok(p, "Unknown or repeated STORE modifier", w,
-                                n);
+                return fail_tok(p, "Unknown or repeated STORE modifier", w, n);
             s->has_unchangedsince = true;
             if (!sp(p, "mod-sequence") || !modseq(p, true, &s->unchangedsince))
                 return false;
@@ -1711,9 +1717,8 @@ static enum parse_result parse_command(struct p *p, struct imap_command *c)
 }
 
 enum parse_result parser_parse(const char *buf, size_t len,
-                               const struct parser_limits *lim,
-                               struct arena *a, struct imap_command *cmd_r,
-                               const char **err_r)
+                               const struct parser_limits *lim, struct arena *a,
+                               struct imap_command *cmd_r, const char **err_r)
 {
     struct p p = {.p = buf, .end = buf + len, .a = a};
     p.max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_MAX_DEPTH;

@@ -8,9 +8,9 @@
 
 enum parse_result {
     PARSE_OK = 0,
-    PARSE_BAD,      /* syntax error: answer "<tag> BAD <err>" */
-    PARSE_BAD_TAG,  /* no valid tag: answer "* BAD <err>" */
-    PARSE_UNKNOWN,  /* valid tag, unknown command name: "<tag> BAD <err>" */
+    PARSE_BAD,     /* syntax error: answer "<tag> BAD <err>" */
+    PARSE_BAD_TAG, /* no valid tag: answer "* BAD <err>" */
+    PARSE_UNKNOWN, /* valid tag, unknown command name: "<tag> BAD <err>" */
     PARSE_NOMEM,
 };
 
@@ -26,9 +26,8 @@ struct parser_limits {
  * 40 printable bytes).  Strings point into the arena, except APPEND's
  * message, which points into buf. */
 enum parse_result parser_parse(const char *buf, size_t len,
-                               const struct parser_limits *lim,
-                               struct arena *a, struct imap_command *cmd_r,
-                               const char **err_r);
+                               const struct parser_limits *lim, struct arena *a,
+                               struct imap_command *cmd_r, const char **err_r);
 
 /* Parse a date-time as APPEND takes it ("17-Jul-1996 02:44:25 -0700"), and a
  * date as SEARCH does; exposed for tests and for the stores.  Surrounding

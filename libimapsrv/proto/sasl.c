@@ -15,9 +15,9 @@
 static const char sasl_login_user[] = "VXNlcm5hbWU6";
 static const char sasl_login_pass[] = "UGFzc3dvcmQ6";
 
-#if defined(HAVE_EXPLICIT_BZERO) ||                                        \
-    (defined(__GLIBC__) && defined(_DEFAULT_SOURCE) &&                     \
-     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))) ||      \
+#if defined(HAVE_EXPLICIT_BZERO) ||                                            \
+    (defined(__GLIBC__) && defined(_DEFAULT_SOURCE) &&                         \
+     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))) ||          \
     defined(__OpenBSD__) || defined(__FreeBSD__)
 #define sasl_bzero explicit_bzero
 #else
@@ -25,8 +25,7 @@ static const char sasl_login_pass[] = "UGFzc3dvcmQ6";
  * plain memset of a dead object, so it cannot drop it. */
 static void *(*const volatile sasl_memset)(void *, int, size_t) = memset;
 
-static void
-sasl_bzero(void *p, size_t n)
+static void sasl_bzero(void *p, size_t n)
 {
     sasl_memset(p, 0, n);
 }
@@ -38,8 +37,7 @@ static const char *const sasl_names[] = {
     [SASL_EXTERNAL] = "EXTERNAL",
 };
 
-static bool
-sasl_name_eq(const char *a, const char *upper)
+static bool sasl_name_eq(const char *a, const char *upper)
 {
     for (; *a != '\0' && *upper != '\0'; a++, upper++) {
         char c = *a >= 'a' && *a <= 'z' ? (char)(*a - 'a' + 'A') : *a;
@@ -49,8 +47,7 @@ sasl_name_eq(const char *a, const char *upper)
     return *a == *upper;
 }
 
-bool
-sasl_mech_from_name(const char *name, enum sasl_mech *m_r)
+bool sasl_mech_from_name(const char *name, enum sasl_mech *m_r)
 {
     for (size_t i = 0; i < sizeof(sasl_names) / sizeof(sasl_names[0]); i++) {
         if (sasl_name_eq(name, sasl_names[i])) {
@@ -61,29 +58,25 @@ sasl_mech_from_name(const char *name, enum sasl_mech *m_r)
     return false;
 }
 
-const char *
-sasl_mech_name(enum sasl_mech m)
+const char *sasl_mech_name(enum sasl_mech m)
 {
     if ((unsigned)m >= sizeof(sasl_names) / sizeof(sasl_names[0]))
         return NULL;
     return sasl_names[m];
 }
 
-void
-sasl_begin(struct sasl *s, enum sasl_mech m)
+void sasl_begin(struct sasl *s, enum sasl_mech m)
 {
     memset(s, 0, sizeof(*s));
     s->mech = m;
 }
 
-void
-sasl_wipe(struct sasl *s)
+void sasl_wipe(struct sasl *s)
 {
     sasl_bzero(s, sizeof(*s));
 }
 
-static enum sasl_status
-sasl_finish(struct sasl *s, enum sasl_status st)
+static enum sasl_status sasl_finish(struct sasl *s, enum sasl_status st)
 {
     if (st != SASL_COMPLETE) {
         sasl_bzero(s->authzid, sizeof(s->authzid));
@@ -96,23 +89,20 @@ sasl_finish(struct sasl *s, enum sasl_status st)
 }
 
 /* One identity or password field: min..max bytes of UTF-8 without NUL. */
-static bool
-sasl_field(const char *p, size_t n, size_t min, size_t max)
+static bool sasl_field(const char *p, size_t n, size_t min, size_t max)
 {
     return n >= min && n <= max && memchr(p, '\0', n) == NULL &&
            utf8_valid(p, n);
 }
 
-static void
-sasl_copy(char *dst, const char *p, size_t n)
+static void sasl_copy(char *dst, const char *p, size_t n)
 {
     memcpy(dst, p, n);
     dst[n] = '\0';
 }
 
 /* RFC 4616: message = [authzid] UTF8NUL authcid UTF8NUL passwd */
-static enum sasl_status
-sasl_plain(struct sasl *s, const char *msg, size_t n)
+static enum sasl_status sasl_plain(struct sasl *s, const char *msg, size_t n)
 {
     const char *nul1 = memchr(msg, '\0', n);
     if (nul1 == NULL)
@@ -137,9 +127,8 @@ sasl_plain(struct sasl *s, const char *msg, size_t n)
     return SASL_COMPLETE;
 }
 
-enum sasl_status
-sasl_step(struct sasl *s, const char *resp, size_t len, bool present,
-          const char **challenge_r)
+enum sasl_status sasl_step(struct sasl *s, const char *resp, size_t len,
+                           bool present, const char **challenge_r)
 {
     char msg[SASL_MSG_MAX + 1];
     size_t n = 0;
@@ -162,16 +151,14 @@ sasl_step(struct sasl *s, const char *resp, size_t len, bool present,
     /* "=" is the empty initial response; later an empty line is. */
     if (!(initial && len == 1 && resp[0] == '=') &&
         !base64_decode(resp, len, msg, sizeof(msg), &n)) {
-        sasl_bzero(msg, sizeof(msg));  /* may hold a partial decode */
+        sasl_bzero(msg, sizeof(msg)); /* may hold a partial decode */
         return sasl_finish(s, SASL_MALFORMED);
     }
     if (initial)
-        s->step = 1;  /* the initial response stands for the first one */
+        s->step = 1; /* the initial response stands for the first one */
 
     switch (s->mech) {
-    case SASL_PLAIN:
-        st = sasl_plain(s, msg, n);
-        break;
+    case SASL_PLAIN: st = sasl_plain(s, msg, n); break;
     case SASL_LOGIN:
         if (s->step == 1) {
             if (!sasl_field(msg, n, 1, SASL_ID_MAX)) {
@@ -181,7 +168,7 @@ sasl_step(struct sasl *s, const char *resp, size_t len, bool present,
             sasl_copy(s->authcid, msg, n);
             s->step = 2;
             *challenge_r = sasl_login_pass;
-            return SASL_CHALLENGE;  /* msg holds no secret */
+            return SASL_CHALLENGE; /* msg holds no secret */
         }
         if (!sasl_field(msg, n, 1, SASL_PASSWORD_MAX)) {
             st = SASL_MALFORMED;
@@ -192,14 +179,12 @@ sasl_step(struct sasl *s, const char *resp, size_t len, bool present,
         st = SASL_COMPLETE;
         break;
     case SASL_EXTERNAL:
-        st = sasl_field(msg, n, 0, SASL_ID_MAX) ? SASL_COMPLETE
-                                                 : SASL_MALFORMED;
+        st =
+            sasl_field(msg, n, 0, SASL_ID_MAX) ? SASL_COMPLETE : SASL_MALFORMED;
         if (st == SASL_COMPLETE)
             sasl_copy(s->authzid, msg, n);
         break;
-    default:
-        st = SASL_MALFORMED;
-        break;
+    default: st = SASL_MALFORMED; break;
     }
     sasl_bzero(msg, sizeof(msg));
     return sasl_finish(s, st);

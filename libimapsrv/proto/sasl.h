@@ -21,8 +21,8 @@ const char *sasl_mech_name(enum sasl_mech m);
 
 struct sasl {
     enum sasl_mech mech;
-    int step;  /* 0 before the first call, then the number of the
-                  response expected next; -1 once finished */
+    int step; /* 0 before the first call, then the number of the
+                 response expected next; -1 once finished */
     /* Valid on SASL_COMPLETE; all NUL-terminated UTF-8.  PLAIN fills
      * authzid (may be empty), authcid, password; LOGIN authcid and
      * password; EXTERNAL only authzid (may be empty: the identity then comes

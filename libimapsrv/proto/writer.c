@@ -11,16 +11,14 @@
 /* First allocation: one typical tagged response fits without regrowing. */
 #define WBUF_MIN_CAP 256
 
-void
-wbuf_init(struct wbuf *w)
+void wbuf_init(struct wbuf *w)
 {
     w->data = NULL;
     w->len = w->cap = w->off = 0;
     w->oom = false;
 }
 
-void
-wbuf_free(struct wbuf *w)
+void wbuf_free(struct wbuf *w)
 {
     free(w->data);
     wbuf_init(w);
@@ -28,8 +26,7 @@ wbuf_free(struct wbuf *w)
 
 /* Make room for n more bytes at data + len.  False (and oom set) when that
  * cannot be done; the buffer content is untouched then. */
-static bool
-wbuf_reserve(struct wbuf *w, size_t n)
+static bool wbuf_reserve(struct wbuf *w, size_t n)
 {
     if (w->oom)
         return false;
@@ -59,7 +56,7 @@ wbuf_reserve(struct wbuf *w, size_t n)
     if (w->cap != 0 && ncap <= SIZE_MAX / 2)
         ncap *= 2;
     while (ncap < need)
-        ncap *= 2;  /* cannot overflow: need <= SIZE_MAX / 2 */
+        ncap *= 2; /* cannot overflow: need <= SIZE_MAX / 2 */
 
     char *p;
     if (w->off == 0) {
@@ -85,8 +82,7 @@ wbuf_reserve(struct wbuf *w, size_t n)
     return true;
 }
 
-void
-wbuf_put(struct wbuf *w, const void *p, size_t n)
+void wbuf_put(struct wbuf *w, const void *p, size_t n)
 {
     if (n == 0 || !wbuf_reserve(w, n))
         return;
@@ -94,22 +90,19 @@ wbuf_put(struct wbuf *w, const void *p, size_t n)
     w->len += n;
 }
 
-void
-wbuf_puts(struct wbuf *w, const char *s)
+void wbuf_puts(struct wbuf *w, const char *s)
 {
     wbuf_put(w, s, strlen(s));
 }
 
-void
-wbuf_putc(struct wbuf *w, char c)
+void wbuf_putc(struct wbuf *w, char c)
 {
     if (!wbuf_reserve(w, 1))
         return;
     w->data[w->len++] = c;
 }
 
-void
-wbuf_u64(struct wbuf *w, uint64_t v)
+void wbuf_u64(struct wbuf *w, uint64_t v)
 {
     char tmp[20]; /* UINT64_MAX has 20 digits */
     size_t i = sizeof(tmp);
@@ -121,14 +114,12 @@ wbuf_u64(struct wbuf *w, uint64_t v)
     wbuf_put(w, tmp + i, sizeof(tmp) - i);
 }
 
-void
-wbuf_u32(struct wbuf *w, uint32_t v)
+void wbuf_u32(struct wbuf *w, uint32_t v)
 {
     wbuf_u64(w, v);
 }
 
-void
-wbuf_printf(struct wbuf *w, const char *fmt, ...)
+void wbuf_printf(struct wbuf *w, const char *fmt, ...)
 {
     va_list ap, ap2;
 
@@ -152,15 +143,13 @@ wbuf_printf(struct wbuf *w, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *
-wbuf_pending(const struct wbuf *w, size_t *len_r)
+const char *wbuf_pending(const struct wbuf *w, size_t *len_r)
 {
     *len_r = w->len - w->off;
     return *len_r == 0 ? NULL : w->data + w->off;
 }
 
-void
-wbuf_consume(struct wbuf *w, size_t n)
+void wbuf_consume(struct wbuf *w, size_t n)
 {
     size_t pending = w->len - w->off;
 
@@ -180,8 +169,7 @@ wbuf_consume(struct wbuf *w, size_t n)
 
 /* ASTRING-CHAR (RFC 9051): ATOM-CHAR or "]".  ATOM-CHAR is any CHAR except
  * "(" ")" "{" SP CTL "%" "*" DQUOTE "\" "]". */
-static bool
-wbuf_is_astring_char(unsigned char c)
+static bool wbuf_is_astring_char(unsigned char c)
 {
     if (c <= 0x20 || c >= 0x7f)
         return false;
@@ -192,22 +180,19 @@ wbuf_is_astring_char(unsigned char c)
     case '%':
     case '*':
     case '"':
-    case '\\':
-        return false;
-    default:
-        return true;
+    case '\\': return false;
+    default: return true;
     }
 }
 
-static bool
-wbuf_is_nil(const char *s, size_t n)
+static bool wbuf_is_nil(const char *s, size_t n)
 {
     return n == 3 && (s[0] | 0x20) == 'n' && (s[1] | 0x20) == 'i' &&
            (s[2] | 0x20) == 'l';
 }
 
-enum wbuf_form
-wbuf_string_form(const char *s, size_t n, unsigned flags, bool atom_ok)
+enum wbuf_form wbuf_string_form(const char *s, size_t n, unsigned flags,
+                                bool atom_ok)
 {
     if (n >= WBUF_QUOTED_MAX)
         return WBUF_LITERAL;
@@ -236,8 +221,7 @@ wbuf_string_form(const char *s, size_t n, unsigned flags, bool atom_ok)
     return WBUF_QUOTED;
 }
 
-static void
-wbuf_quoted(struct wbuf *w, const char *s, size_t n)
+static void wbuf_quoted(struct wbuf *w, const char *s, size_t n)
 {
     size_t start = 0;
 
@@ -246,15 +230,14 @@ wbuf_quoted(struct wbuf *w, const char *s, size_t n)
         if (s[i] == '"' || s[i] == '\\') {
             wbuf_put(w, s + start, i - start);
             wbuf_putc(w, '\\');
-            start = i;  /* the special itself goes out with the next run */
+            start = i; /* the special itself goes out with the next run */
         }
     }
     wbuf_put(w, s + start, n - start);
     wbuf_putc(w, '"');
 }
 
-void
-wbuf_literal(struct wbuf *w, const char *s, size_t n)
+void wbuf_literal(struct wbuf *w, const char *s, size_t n)
 {
     wbuf_putc(w, '{');
     wbuf_u64(w, n);
@@ -262,36 +245,27 @@ wbuf_literal(struct wbuf *w, const char *s, size_t n)
     wbuf_put(w, s, n);
 }
 
-static void
-wbuf_form_put(struct wbuf *w, const char *s, size_t n, enum wbuf_form form)
+static void wbuf_form_put(struct wbuf *w, const char *s, size_t n,
+                          enum wbuf_form form)
 {
     switch (form) {
-    case WBUF_ATOM:
-        wbuf_put(w, s, n);
-        break;
-    case WBUF_QUOTED:
-        wbuf_quoted(w, s, n);
-        break;
-    case WBUF_LITERAL:
-        wbuf_literal(w, s, n);
-        break;
+    case WBUF_ATOM: wbuf_put(w, s, n); break;
+    case WBUF_QUOTED: wbuf_quoted(w, s, n); break;
+    case WBUF_LITERAL: wbuf_literal(w, s, n); break;
     }
 }
 
-void
-wbuf_astring(struct wbuf *w, const char *s, size_t n, unsigned flags)
+void wbuf_astring(struct wbuf *w, const char *s, size_t n, unsigned flags)
 {
     wbuf_form_put(w, s, n, wbuf_string_form(s, n, flags, true));
 }
 
-void
-wbuf_string(struct wbuf *w, const char *s, size_t n, unsigned flags)
+void wbuf_string(struct wbuf *w, const char *s, size_t n, unsigned flags)
 {
     wbuf_form_put(w, s, n, wbuf_string_form(s, n, flags, false));
 }
 
-void
-wbuf_nstring(struct wbuf *w, const char *s, size_t n, unsigned flags)
+void wbuf_nstring(struct wbuf *w, const char *s, size_t n, unsigned flags)
 {
     if (s == NULL)
         wbuf_put(w, "NIL", 3);
@@ -299,8 +273,7 @@ wbuf_nstring(struct wbuf *w, const char *s, size_t n, unsigned flags)
         wbuf_string(w, s, n, flags);
 }
 
-void
-wbuf_text(struct wbuf *w, const char *s, size_t n)
+void wbuf_text(struct wbuf *w, const char *s, size_t n)
 {
     if (n == 0 || !wbuf_reserve(w, n))
         return;

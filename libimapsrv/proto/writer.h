@@ -14,11 +14,11 @@
 #define WBUF_QUOTED_MAX 1000
 
 struct wbuf {
-    char *data;       /* NULL while empty: idle connections hold no memory */
-    size_t len, cap;  /* bytes written into data / allocated */
-    size_t off;       /* bytes already sent, consumed from the front */
-    bool oom;         /* sticky: after a failed allocation every put is a
-                         no-op and the caller closes the session */
+    char *data;      /* NULL while empty: idle connections hold no memory */
+    size_t len, cap; /* bytes written into data / allocated */
+    size_t off;      /* bytes already sent, consumed from the front */
+    bool oom;        /* sticky: after a failed allocation every put is a
+                        no-op and the caller closes the session */
 };
 
 void wbuf_init(struct wbuf *w);

@@ -80,15 +80,14 @@ END_TEST
 
 START_TEST(test_quoted)
 {
-    ck_assert_str_eq(
-        parse("g = \"  IMAP ready # not a comment  \"\n"
-              "e = \"say \\\"hi\\\" \\\\ \\n\"   # comment\n"
-              "t = \"x\"#c\n"
-              "v = a \"b\" c\n"),
-        "1: g=[  IMAP ready # not a comment  ]\n"
-        "2: e=[say \"hi\" \\ \\n]\n"
-        "3: t=[x]\n"
-        "4: v=[a \"b\" c]\n");
+    ck_assert_str_eq(parse("g = \"  IMAP ready # not a comment  \"\n"
+                           "e = \"say \\\"hi\\\" \\\\ \\n\"   # comment\n"
+                           "t = \"x\"#c\n"
+                           "v = a \"b\" c\n"),
+                     "1: g=[  IMAP ready # not a comment  ]\n"
+                     "2: e=[say \"hi\" \\ \\n]\n"
+                     "3: t=[x]\n"
+                     "4: v=[a \"b\" c]\n");
 }
 END_TEST
 
@@ -120,7 +119,8 @@ END_TEST
 
 START_TEST(test_crlf_bom_last_line)
 {
-    ck_assert_str_eq(parse("\xef\xbb\xbf" "a = 1\r\nb = \"q\"\r\n\r\nc = 3"),
+    ck_assert_str_eq(parse("\xef\xbb\xbf"
+                           "a = 1\r\nb = \"q\"\r\n\r\nc = 3"),
                      "1: a=[1]\n2: b=[q]\n4: c=[3]\n");
 }
 END_TEST
@@ -130,8 +130,7 @@ START_TEST(test_nul_byte)
     static const char text[] = "a = 1\nb = x\0y\nc = 3\n";
 
     memset(&S, 0, sizeof S);
-    ck_assert_uint_eq(conffile_parse("t.conf", text, sizeof text - 1,
-                                     &HANDLER),
+    ck_assert_uint_eq(conffile_parse("t.conf", text, sizeof text - 1, &HANDLER),
                       1);
     ck_assert_str_eq(S.out, "1: a=[1]\n2! NUL byte in line: 'b = x'\n"
                             "3: c=[3]\n");
@@ -178,8 +177,7 @@ START_TEST(test_split)
     ck_assert_ptr_null(conffile_split(b, &key, &value));
     ck_assert_str_eq(key, "greeting");
     ck_assert_str_eq(value, "hi there");
-    ck_assert_str_eq(conffile_split(c, &key, &value),
-                     "expected 'key = value'");
+    ck_assert_str_eq(conffile_split(c, &key, &value), "expected 'key = value'");
     ck_assert_ptr_null(conffile_split(d, &key, &value));
     ck_assert_str_eq(value, "");
 }
@@ -191,8 +189,8 @@ static void any_entry(void *ctx, const char *file, unsigned line,
     struct seen *s = ctx;
 
     snprintf(s->out + strlen(s->out), sizeof s->out - strlen(s->out),
-             "%s:%u: %s=[%s]\n", strncmp(file, "/tmp/", 5) ? file : "T",
-             line, key, value);
+             "%s:%u: %s=[%s]\n", strncmp(file, "/tmp/", 5) ? file : "T", line,
+             key, value);
     s->entries++;
 }
 
@@ -220,8 +218,7 @@ START_TEST(test_file_errors)
     conffile_handler h = {any_entry, on_error, &s};
 
     ck_assert_uint_eq(conffile_parse_file("/nonexistent/x.conf", &h), 1);
-    ck_assert_str_eq(s.out,
-                     "0! cannot open: No such file or directory\n");
+    ck_assert_str_eq(s.out, "0! cannot open: No such file or directory\n");
     memset(&s, 0, sizeof s);
     ck_assert_uint_eq(conffile_parse_file("/", &h), 1); /* a directory */
     ck_assert_ptr_nonnull(strstr(s.out, "0! cannot read: "));

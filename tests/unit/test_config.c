@@ -19,8 +19,8 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define GREETING "IMAP4rev1 server ready"
-#define REDIRECT_TEXT                                                        \
-    "IMAP server configured for TLS connections only. Please reconnect "    \
+#define REDIRECT_TEXT                                                          \
+    "IMAP server configured for TLS connections only. Please reconnect "       \
     "using the TLS port "
 
 /* ------------------------------------------------------------------------ */
@@ -92,9 +92,8 @@ static size_t count_level(const imapsrv_config *c, imapsrv_log_level want)
 }
 
 /* The first problem of that level holding every given substring. */
-static const char *find_problem(const imapsrv_config *c,
-                                imapsrv_log_level want, const char *a,
-                                const char *b, const char *d)
+static const char *find_problem(const imapsrv_config *c, imapsrv_log_level want,
+                                const char *a, const char *b, const char *d)
 {
     for (size_t i = 0; i < imapsrv_config_problem_count(c); i++) {
         imapsrv_log_level lv;
@@ -116,8 +115,8 @@ static void dump_problems(const imapsrv_config *c)
     }
 }
 
-static void expect_check(imapsrv_config *c, imapsrv_status want,
-                         size_t errors, size_t warnings)
+static void expect_check(imapsrv_config *c, imapsrv_status want, size_t errors,
+                         size_t warnings)
 {
     imapsrv_status st = imapsrv_config_check(c);
     if (st != want || count_level(c, IMAPSRV_LOG_ERROR) != errors ||
@@ -142,22 +141,31 @@ static char *repeat(char ch, size_t n)
 /* The key set and its defaults                                             */
 
 static const char *const listener_keys[] = {
-    "port",          "status",           "tls",
-    "address",       "greeting",         "redirect_message",
-    "auth.password", "auth.client_cert", "auth.require_tls",
+    "port",           "status",           "tls",
+    "address",        "greeting",         "redirect_message",
+    "auth.password",  "auth.client_cert", "auth.require_tls",
     "enforce_access",
 };
 
 static const char *const global_keys[] = {
-    "limits.max_sessions",     "limits.max_sessions_per_ip",
-    "limits.session_timeout",  "limits.login_timeout",
-    "limits.auth_fail_delay",  "limits.max_line",
-    "limits.max_literal",      "limits.max_append",
-    "limits.max_bad_commands", "tls.cert",
-    "tls.key",                 "tls.key_password",
-    "tls.ca",                  "tls.crl",
-    "tls.priority",            "access.allow",
-    "access.deny",             "sites.enabled",
+    "limits.max_sessions",
+    "limits.max_sessions_per_ip",
+    "limits.session_timeout",
+    "limits.login_timeout",
+    "limits.auth_fail_delay",
+    "limits.max_line",
+    "limits.max_literal",
+    "limits.max_append",
+    "limits.max_bad_commands",
+    "tls.cert",
+    "tls.key",
+    "tls.key_password",
+    "tls.ca",
+    "tls.crl",
+    "tls.priority",
+    "access.allow",
+    "access.deny",
+    "sites.enabled",
 };
 
 static const struct {
@@ -262,8 +270,7 @@ START_TEST(test_defaults_cover_every_key)
         for (j = 0; j < NELEM(defaults); j++)
             if (strcmp(defaults[j].key, global_keys[i]) == 0)
                 break;
-        ck_assert_msg(j < NELEM(defaults), "no default for %s",
-                      global_keys[i]);
+        ck_assert_msg(j < NELEM(defaults), "no default for %s", global_keys[i]);
     }
 }
 END_TEST
@@ -344,7 +351,11 @@ static const struct {
     {"@greeting", "Hello", "Hello"},
     {"@greeting", "", GREETING},
     {"@greeting", "tab\there", "tab\there"},
-    {"@greeting", "Gr\xc3\xbc\xc3\x9f" "e", "Gr\xc3\xbc\xc3\x9f" "e"},
+    {"@greeting",
+     "Gr\xc3\xbc\xc3\x9f"
+     "e",
+     "Gr\xc3\xbc\xc3\x9f"
+     "e"},
     {"@greeting", " spaced ", " spaced "},
     {"@greeting", "100% ready %s%n", "100% ready %s%n"},
     {"@redirect_message", "Use port 993", "Use port 993"},
@@ -527,8 +538,8 @@ START_TEST(test_valid_values)
     expand_key(valid[row].key, variant, key, sizeof key);
     set_ok(c, key, valid[row].in);
     ck_assert_msg(strcmp(get(c, key), valid[row].out) == 0,
-                  "%s=%s: got '%s', want '%s'", key, valid[row].in,
-                  get(c, key), valid[row].out);
+                  "%s=%s: got '%s', want '%s'", key, valid[row].in, get(c, key),
+                  valid[row].out);
     /* What get() says, set() takes back unchanged. */
     set_ok(c, key, valid[row].out);
     ck_assert_str_eq(get(c, key), valid[row].out);
@@ -540,16 +551,16 @@ END_TEST
 
 /* Booleans, the same way for every boolean key. */
 static const char *const bool_keys[] = {
-    "@auth.password",   "@auth.client_cert", "@auth.require_tls",
-    "@enforce_access",  "sites.enabled",
+    "@auth.password",  "@auth.client_cert", "@auth.require_tls",
+    "@enforce_access", "sites.enabled",
 };
 static const struct {
     const char *in, *out;
 } bool_words[] = {
-    {"yes", "yes"},   {"no", "no"},     {"true", "yes"},  {"false", "no"},
-    {"on", "yes"},    {"off", "no"},    {"1", "yes"},      {"0", "no"},
-    {"YES", "yes"},   {"No", "no"},     {"TRUE", "yes"},   {"False", "no"},
-    {"ON", "yes"},    {"oFF", "no"},
+    {"yes", "yes"}, {"no", "no"},  {"true", "yes"}, {"false", "no"},
+    {"on", "yes"},  {"off", "no"}, {"1", "yes"},    {"0", "no"},
+    {"YES", "yes"}, {"No", "no"},  {"TRUE", "yes"}, {"False", "no"},
+    {"ON", "yes"},  {"oFF", "no"},
 };
 
 static const char *bool_key(size_t r)
@@ -564,8 +575,7 @@ START_TEST(test_bool_values)
     const char *want;
     char key[96];
     imapsrv_config *c = new_cfg();
-    locate(bool_key, NELEM(bool_keys) * NELEM(bool_words), _i, &row,
-           &variant);
+    locate(bool_key, NELEM(bool_keys) * NELEM(bool_words), _i, &row, &variant);
     k = row / NELEM(bool_words);
     w = row % NELEM(bool_words);
     want = bool_words[w].out;
@@ -801,8 +811,8 @@ START_TEST(test_invalid_values)
     if (variant < 2)
         get_into(c, key, before, sizeof before);
     st = imapsrv_config_set(c, key, invalid[row].in);
-    ck_assert_msg(st == IMAPSRV_E_INVALID, "%s='%s' accepted (status %d)",
-                  key, invalid[row].in, (int)st);
+    ck_assert_msg(st == IMAPSRV_E_INVALID, "%s='%s' accepted (status %d)", key,
+                  invalid[row].in, (int)st);
     err = imapsrv_config_last_error(c);
     show(invalid[row].in, shown);
     snprintf(want, sizeof want, "%s: invalid value '%s' (", key, shown);
@@ -912,10 +922,9 @@ START_TEST(test_error_value_sanitised)
     /* Long values are cut at 60 bytes. */
     ck_assert_int_eq(imapsrv_config_set(c, "imap.port", longv),
                      IMAPSRV_E_INVALID);
-    snprintf(want, sizeof want, "imap.port: invalid value '%.60s...' (",
-             longv);
-    ck_assert_msg(strncmp(imapsrv_config_last_error(c), want,
-                          strlen(want)) == 0,
+    snprintf(want, sizeof want, "imap.port: invalid value '%.60s...' (", longv);
+    ck_assert_msg(strncmp(imapsrv_config_last_error(c), want, strlen(want)) ==
+                      0,
                   "%s", imapsrv_config_last_error(c));
     ck_assert_ptr_null(strstr(imapsrv_config_last_error(c), longv + 39));
     /* Exactly 60 bytes are shown whole. */
@@ -923,8 +932,8 @@ START_TEST(test_error_value_sanitised)
     ck_assert_int_eq(imapsrv_config_set(c, "imap.port", longv),
                      IMAPSRV_E_INVALID);
     snprintf(want, sizeof want, "imap.port: invalid value '%s' (", longv);
-    ck_assert_msg(strncmp(imapsrv_config_last_error(c), want,
-                          strlen(want)) == 0,
+    ck_assert_msg(strncmp(imapsrv_config_last_error(c), want, strlen(want)) ==
+                      0,
                   "%s", imapsrv_config_last_error(c));
     free(longv);
     imapsrv_config_destroy(&c);
@@ -980,8 +989,8 @@ START_TEST(test_length_limits)
         ck_assert_msg(imapsrv_config_set(c, rows[i].key, v) ==
                           IMAPSRV_E_INVALID,
                       "%s accepted %zu bytes", rows[i].key, rows[i].max + 1);
-        ck_assert_ptr_nonnull(strstr(imapsrv_config_last_error(c),
-                                     rows[i].key));
+        ck_assert_ptr_nonnull(
+            strstr(imapsrv_config_last_error(c), rows[i].key));
         v[rows[i].max] = '\0';
         set_ok(c, rows[i].key, v);
         ck_assert_str_eq(get(c, rows[i].key), v);
@@ -1018,15 +1027,32 @@ END_TEST
 START_TEST(test_unknown_keys)
 {
     static const char *const keys[] = {
-        "foo.bar",         "imap.foo",          "imap.",
-        "imap",            "imaps",             "listener.x",
-        "listener.x.",     "listener.x.foo",    "limits.foo",
-        "limits",          "tls",               "imap.auth",
-        "IMAP.port",       "imap.Port",         "imap.port.x",
-        "",                "limits.max_line.x", "port",
-        "imap.limits.max_line", "listener.x.limits.max_line",
-        "listener.a.b.port", "listener.x.tls.cert", "site.x.hosts",
-        "access.allow.x",  " imap.port",        "imap.port ",
+        "foo.bar",
+        "imap.foo",
+        "imap.",
+        "imap",
+        "imaps",
+        "listener.x",
+        "listener.x.",
+        "listener.x.foo",
+        "limits.foo",
+        "limits",
+        "tls",
+        "imap.auth",
+        "IMAP.port",
+        "imap.Port",
+        "imap.port.x",
+        "",
+        "limits.max_line.x",
+        "port",
+        "imap.limits.max_line",
+        "listener.x.limits.max_line",
+        "listener.a.b.port",
+        "listener.x.tls.cert",
+        "site.x.hosts",
+        "access.allow.x",
+        " imap.port",
+        "imap.port ",
     };
     imapsrv_config *c = new_cfg();
     char want[128], buf[64];
@@ -1039,8 +1065,7 @@ START_TEST(test_unknown_keys)
                          IMAPSRV_E_NOKEY);
     }
     ck_assert_uint_eq(imapsrv_config_listener_count(c), 2);
-    ck_assert_int_eq(imapsrv_config_set(c, "foo\n.bar", "1"),
-                     IMAPSRV_E_NOKEY);
+    ck_assert_int_eq(imapsrv_config_set(c, "foo\n.bar", "1"), IMAPSRV_E_NOKEY);
     ck_assert_str_eq(imapsrv_config_last_error(c), "unknown key 'foo?.bar'");
     ck_assert_int_eq(imapsrv_config_set(c, "foo.bar", "1"), IMAPSRV_E_NOKEY);
     ck_assert_str_eq(imapsrv_config_last_error(c), "unknown key 'foo.bar'");
@@ -1076,9 +1101,9 @@ START_TEST(test_listener_names)
                      "abcdefghijklmnopqrstuvwxyz01234");
     ck_assert_str_eq(imapsrv_config_listener_name(c, 3), "A-Z_0-9");
     /* Names are case-sensitive. */
-    ck_assert_int_eq(imapsrv_config_get(c, "listener.a-z_0-9.port", buf,
-                                        sizeof buf),
-                     IMAPSRV_E_NOKEY);
+    ck_assert_int_eq(
+        imapsrv_config_get(c, "listener.a-z_0-9.port", buf, sizeof buf),
+        IMAPSRV_E_NOKEY);
     imapsrv_config_destroy(&c);
 }
 END_TEST
@@ -1108,9 +1133,9 @@ START_TEST(test_listener_management)
     ck_assert_uint_eq(imapsrv_config_listener_count(c), 3);
     ck_assert_str_eq(imapsrv_config_listener_name(c, 2), "two");
     ck_assert_str_eq(get(c, "listener.two.port"), "1002");
-    ck_assert_int_eq(imapsrv_config_get(c, "listener.one.port", buf,
-                                        sizeof buf),
-                     IMAPSRV_E_NOKEY);
+    ck_assert_int_eq(
+        imapsrv_config_get(c, "listener.one.port", buf, sizeof buf),
+        IMAPSRV_E_NOKEY);
     ck_assert_int_eq(imapsrv_config_remove_listener(c, "one"),
                      IMAPSRV_E_INVALID);
     ck_assert_int_eq(imapsrv_config_remove_listener(c, NULL),
@@ -1193,8 +1218,7 @@ START_TEST(test_null_arguments)
                      IMAPSRV_E_INVALID);
     ck_assert_int_eq(imapsrv_config_get_listener(NULL, "imap", &p),
                      IMAPSRV_E_INVALID);
-    ck_assert_int_eq(imapsrv_config_set_limits(NULL, NULL),
-                     IMAPSRV_E_INVALID);
+    ck_assert_int_eq(imapsrv_config_set_limits(NULL, NULL), IMAPSRV_E_INVALID);
     ck_assert_int_eq(imapsrv_config_set_limits(c, NULL), IMAPSRV_E_INVALID);
     imapsrv_limits_init(NULL);
     imapsrv_listener_policy_init(NULL, "imap");
@@ -1597,15 +1621,14 @@ static void policy_as_keys(imapsrv_config *c, const imapsrv_listener_policy *p)
 }
 
 static void assert_same_listener_keys(const imapsrv_config *a,
-                                      const imapsrv_config *b,
-                                      const char *name)
+                                      const imapsrv_config *b, const char *name)
 {
     char key[96], va[512];
     for (size_t i = 0; i < NELEM(listener_keys); i++) {
         snprintf(key, sizeof key, "listener.%s.%s", name, listener_keys[i]);
         get_into(a, key, va, sizeof va);
-        ck_assert_msg(strcmp(get(b, key), va) == 0, "%s: '%s' vs '%s'", key,
-                      va, get(b, key));
+        ck_assert_msg(strcmp(get(b, key), va) == 0, "%s: '%s' vs '%s'", key, va,
+                      get(b, key));
     }
 }
 
@@ -1682,13 +1705,20 @@ START_TEST(test_typed_listener_errors)
     static const struct {
         const char *field, *value;
     } rows[] = {
-        {"port", "0"},           {"port", "70000"},
-        {"port", "-1"},          {"status", "7"},
-        {"status", "-1"},        {"tls", "3"},
-        {"auth.password", "2"},  {"auth.client_cert", "-1"},
-        {"auth.require_tls", "5"}, {"enforce_access", "100"},
-        {"greeting", "a\r\nb"},  {"redirect_message", "x\ny"},
-        {"address", "localhost"}, {"address", "1.1.1.1 1.1.1.1"},
+        {"port", "0"},
+        {"port", "70000"},
+        {"port", "-1"},
+        {"status", "7"},
+        {"status", "-1"},
+        {"tls", "3"},
+        {"auth.password", "2"},
+        {"auth.client_cert", "-1"},
+        {"auth.require_tls", "5"},
+        {"enforce_access", "100"},
+        {"greeting", "a\r\nb"},
+        {"redirect_message", "x\ny"},
+        {"address", "localhost"},
+        {"address", "1.1.1.1 1.1.1.1"},
     };
     for (size_t i = 0; i < NELEM(rows) * 2; i++) {
         const char *name = i % 2 ? "extra" : "imap";
@@ -1725,8 +1755,7 @@ START_TEST(test_typed_listener_errors)
 
         ck_assert_int_eq(imapsrv_config_get_listener(a, "imap", &before),
                          IMAPSRV_OK);
-        ck_assert_int_eq(imapsrv_config_set_listener(a, &p),
-                         IMAPSRV_E_INVALID);
+        ck_assert_int_eq(imapsrv_config_set_listener(a, &p), IMAPSRV_E_INVALID);
         ck_assert_str_eq(imapsrv_config_last_error(a), want);
         ck_assert_uint_eq(imapsrv_config_listener_count(a), 2);
         ck_assert_str_eq(get(a, "imap.port"), "143");
@@ -2006,8 +2035,8 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* Whole-config rules                                                       */
 
-#define NO_LISTENER_MSG                                                      \
-    "no listener is enabled: set imap.status or imaps.status to enabled "   \
+#define NO_LISTENER_MSG                                                        \
+    "no listener is enabled: set imap.status or imaps.status to enabled "      \
     "(a redirect listener does not count)"
 
 START_TEST(test_rule_no_enabled_listener)
@@ -2024,8 +2053,8 @@ START_TEST(test_rule_no_enabled_listener)
     /* imap redirect, imaps disabled: still none; plus the redirect warning */
     set_ok(c, "imap.status", "redirect");
     expect_check(c, IMAPSRV_E_CONFIG, 1, 1);
-    ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR,
-                                       NO_LISTENER_MSG, NULL, NULL));
+    ck_assert_ptr_nonnull(
+        find_problem(c, IMAPSRV_LOG_ERROR, NO_LISTENER_MSG, NULL, NULL));
 
     /* Any one enabled listener is enough: imaps, */
     set_ok(c, "imap.status", "disabled");
@@ -2168,15 +2197,13 @@ START_TEST(test_rule_port_conflict_many)
     set_tls_files(c, true, true, false);
     set_ok(c, "listener.third.port", "143");
     expect_check(c, IMAPSRV_E_CONFIG, 3, 0);
-    ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR,
-                                       "listeners imap and imaps",
-                                       "imaps.port", NULL));
+    ck_assert_ptr_nonnull(find_problem(
+        c, IMAPSRV_LOG_ERROR, "listeners imap and imaps", "imaps.port", NULL));
     ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR,
                                        "listeners imap and third",
                                        "listener.third.port", NULL));
-    ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR,
-                                       "listeners imaps and third", NULL,
-                                       NULL));
+    ck_assert_ptr_nonnull(find_problem(
+        c, IMAPSRV_LOG_ERROR, "listeners imaps and third", NULL, NULL));
     imapsrv_config_destroy(&c);
 }
 END_TEST
@@ -2223,8 +2250,8 @@ START_TEST(test_rule_implicit_needs_cert)
     set_tls_files(c, false, false, false);
     set_ok(c, "imaps.status", "redirect");
     ck_assert_int_eq(imapsrv_config_check(c), IMAPSRV_E_CONFIG);
-    ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR,
-                                       "listener imaps", "tls.cert", NULL));
+    ck_assert_ptr_nonnull(
+        find_problem(c, IMAPSRV_LOG_ERROR, "listener imaps", "tls.cert", NULL));
     /* Another listener in implicit mode. */
     set_ok(c, "imaps.status", "disabled");
     set_ok(c, "listener.sec.tls", "implicit");
@@ -2245,8 +2272,8 @@ START_TEST(test_rule_require_tls_needs_cert)
     ck_assert_uint_eq(count_level(c, IMAPSRV_LOG_ERROR), 1);
     ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR, "listener imap",
                                        "imap.auth.require_tls", "STARTTLS"));
-    ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR, "tls.cert",
-                                       "tls.key", NULL));
+    ck_assert_ptr_nonnull(
+        find_problem(c, IMAPSRV_LOG_ERROR, "tls.cert", "tls.key", NULL));
     /* Without TLS the password cannot be used: nobody can log in. */
     ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_WARNING,
                                        "nobody can log in on listener imap",
@@ -2286,12 +2313,13 @@ START_TEST(test_rule_client_cert)
     /* Neither certificate, key nor CA. */
     ck_assert_int_eq(imapsrv_config_check(c), IMAPSRV_E_CONFIG);
     ck_assert_uint_eq(count_level(c, IMAPSRV_LOG_ERROR), 2);
-    m = find_problem(c, IMAPSRV_LOG_ERROR, "listener imaps", "tls.cert and "
-                     "tls.key", "imaps.auth.client_cert = yes");
+    m = find_problem(c, IMAPSRV_LOG_ERROR, "listener imaps",
+                     "tls.cert and "
+                     "tls.key",
+                     "imaps.auth.client_cert = yes");
     ck_assert_ptr_nonnull(m);
-    ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_ERROR,
-                                       "imaps.auth.client_cert", "tls.ca",
-                                       NULL));
+    ck_assert_ptr_nonnull(find_problem(
+        c, IMAPSRV_LOG_ERROR, "imaps.auth.client_cert", "tls.ca", NULL));
     /* Certificate and key, no CA. */
     set_tls_files(c, true, true, false);
     ck_assert_int_eq(imapsrv_config_check(c), IMAPSRV_E_CONFIG);
@@ -2312,8 +2340,9 @@ START_TEST(test_rule_client_cert)
     set_ok(c, "imap.auth.client_cert", "yes");
     ck_assert_int_eq(imapsrv_config_check(c), IMAPSRV_E_CONFIG);
     ck_assert_uint_eq(count_level(c, IMAPSRV_LOG_ERROR), 1);
-    m = find_problem(c, IMAPSRV_LOG_ERROR, "listener imap:",
-                     "imap.auth.client_cert = yes", "implicit");
+    m = find_problem(c, IMAPSRV_LOG_ERROR,
+                     "listener imap:", "imap.auth.client_cert = yes",
+                     "implicit");
     ck_assert_ptr_nonnull(m);
     ck_assert_ptr_nonnull(strstr(m, "imap.tls"));
     set_ok(c, "imap.tls", "none");
@@ -2371,8 +2400,7 @@ START_TEST(test_rule_nobody_can_log_in)
     expect_check(c, IMAPSRV_OK, 0, 1);
     ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_WARNING,
                                        "nobody can log in on listener x",
-                                       "listener.x.auth.password = no",
-                                       NULL));
+                                       "listener.x.auth.password = no", NULL));
     imapsrv_config_destroy(&c);
 }
 END_TEST
@@ -2398,8 +2426,7 @@ START_TEST(test_rule_redirect_nowhere)
     set_ok(c, "imaps.status", "redirect");
     expect_check(c, IMAPSRV_OK, 0, 2);
     ck_assert_ptr_nonnull(find_problem(c, IMAPSRV_LOG_WARNING,
-                                       "listener imaps redirects", NULL,
-                                       NULL));
+                                       "listener imaps redirects", NULL, NULL));
     /* A STARTTLS listener is not one either. */
     set_ok(c, "imaps.status", "disabled");
     set_ok(c, "listener.x.tls", "starttls");
@@ -2501,8 +2528,8 @@ START_TEST(test_can_login)
         set_ok(c, "imap.auth.client_cert", rows[i].cc ? "yes" : "no");
         set_ok(c, "imap.auth.require_tls", rows[i].req ? "yes" : "no");
         set_tls_files(c, rows[i].cert, rows[i].key, rows[i].ca);
-        ck_assert_msg(cfg_listener_can_login(c, cfg_listener_find(c, "imap"))
-                          == rows[i].want,
+        ck_assert_msg(cfg_listener_can_login(c, cfg_listener_find(c, "imap")) ==
+                          rows[i].want,
                       "row %zu", i);
         imapsrv_config_destroy(&c);
     }

@@ -54,10 +54,10 @@ static void put_bytes(struct out *o, const char *s, size_t n)
 /* ---- the scripted session ---- */
 
 struct policy {
-    uint64_t reject_over;  /* reject literals larger than this (0: never) */
-    bool raw_after;        /* AUTHENTICATE/IDLE switch to raw lines until a
-                              raw line "*" or "DONE" */
-    bool raw_before_next;  /* call framer_set_raw before framer_next */
+    uint64_t reject_over;      /* reject literals larger than this (0: never) */
+    bool raw_after;            /* AUTHENTICATE/IDLE switch to raw lines until a
+                                  raw line "*" or "DONE" */
+    bool raw_before_next;      /* call framer_set_raw before framer_next */
     const char *discard_after; /* command name after which input is dropped */
 };
 
@@ -77,18 +77,17 @@ static bool handle(struct framer *f, enum framer_event ev,
     size_t len;
     const char *cmd;
     switch (ev) {
-    case FR_NEED_MORE:
-        break;
+    case FR_NEED_MORE: break;
     case FR_COMMAND: {
         cmd = framer_command(f, &len);
         put(t, "C:");
         put_bytes(t, cmd, len);
         put(t, " [%s|%s]\n", framer_tag(f), framer_name(f));
         ck_assert(cmd[len] == '\0');
-        bool raw = pol->raw_after && (!strcmp(framer_name(f), "AUTHENTICATE")
-                                      || !strcmp(framer_name(f), "IDLE"));
-        bool discard = pol->discard_after &&
-                       !strcmp(framer_name(f), pol->discard_after);
+        bool raw = pol->raw_after && (!strcmp(framer_name(f), "AUTHENTICATE") ||
+                                      !strcmp(framer_name(f), "IDLE"));
+        bool discard =
+            pol->discard_after && !strcmp(framer_name(f), pol->discard_after);
         if (raw && pol->raw_before_next)
             framer_set_raw(f);
         framer_next(f);
@@ -107,8 +106,8 @@ static bool handle(struct framer *f, enum framer_event ev,
         put_bytes(t, cmd, len);
         put(t, "\n");
         ck_assert(cmd[len] == '\0');
-        bool more = !(len == 1 && cmd[0] == '*') && !(len == 4 &&
-                                                      !memcmp(cmd, "DONE", 4));
+        bool more = !(len == 1 && cmd[0] == '*') &&
+                    !(len == 4 && !memcmp(cmd, "DONE", 4));
         framer_next(f);
         if (more)
             framer_set_raw(f);
@@ -117,9 +116,11 @@ static bool handle(struct framer *f, enum framer_event ev,
         const struct framer_literal_info *l = framer_literal(f);
         bool rej = pol->reject_over && l->size > pol->reject_over;
         put(t, "L:%llu%s%s%s [%s|%s] %s\n", (unsigned long long)l->size,
-            l->sync ? "" : l->minus ? "-" : "+", l->binary ? " bin" : "",
-            l->sync ? " sync" : "", framer_tag(f), framer_name(f),
-            rej ? "reject" : "accept");
+            l->sync    ? ""
+            : l->minus ? "-"
+                       : "+",
+            l->binary ? " bin" : "", l->sync ? " sync" : "", framer_tag(f),
+            framer_name(f), rej ? "reject" : "accept");
         if (rej)
             framer_reject(f);
         else
@@ -134,9 +135,8 @@ static bool handle(struct framer *f, enum framer_event ev,
 }
 
 /* Run the script; returns the transcript (caller frees). */
-static char *run(const char *in, size_t len, enum chunking how,
-                 unsigned seed, const struct framer_limits *lim,
-                 const struct policy *pol)
+static char *run(const char *in, size_t len, enum chunking how, unsigned seed,
+                 const struct framer_limits *lim, const struct policy *pol)
 {
     struct framer f;
     struct out t = {0};
@@ -177,8 +177,7 @@ static const struct policy plain = {0};
 
 /* Every chunking gives the same transcript; returns it (caller frees). */
 static char *run_all(const char *in, size_t len,
-                     const struct framer_limits *lim,
-                     const struct policy *pol)
+                     const struct framer_limits *lim, const struct policy *pol)
 {
     char *whole = run(in, len, WHOLE, 0, lim, pol);
     char *bytes = run(in, len, BYTES, 0, lim, pol);
@@ -198,13 +197,12 @@ static void expect(const char *in, size_t len, const struct framer_limits *lim,
                    const struct policy *pol, const char *want)
 {
     char *got = run_all(in, len ? len : strlen(in), lim, pol);
-    ck_assert_msg(!strcmp(got, want), "input: %s\ngot:\n%s\nwant:\n%s", in,
-                  got, want);
+    ck_assert_msg(!strcmp(got, want), "input: %s\ngot:\n%s\nwant:\n%s", in, got,
+                  want);
     free(got);
 }
 
-static const struct framer_limits small = {.max_line = 32,
-                                           .max_command = 96};
+static const struct framer_limits small = {.max_line = 32, .max_command = 96};
 
 /* ---- tests ---- */
 
@@ -263,8 +261,8 @@ START_TEST(test_not_literals)
     /* not announcements: the parser will say BAD */
     expect("a X {18446744073709551616}\r\n", 0, NULL, &plain,
            "C:a X {18446744073709551616}\\r\\n [a|X]\n");
-    expect("a X {}\r\nb X {1a}\r\nc X {+}\r\nd X 5}\r\ne X {5} \r\n", 0,
-           NULL, &plain,
+    expect("a X {}\r\nb X {1a}\r\nc X {+}\r\nd X 5}\r\ne X {5} \r\n", 0, NULL,
+           &plain,
            "C:a X {}\\r\\n [a|X]\nC:b X {1a}\\r\\n [b|X]\n"
            "C:c X {+}\\r\\n [c|X]\nC:d X 5}\\r\\n [d|X]\n"
            "C:e X {5} \\r\\n [e|X]\n");
@@ -292,8 +290,8 @@ END_TEST
 
 START_TEST(test_pipelined)
 {
-    expect("a NOOP\r\nb LOGIN {1+}\r\nx y\r\nc LOGOUT\r\nd SELECT INBOX\n",
-           0, NULL, &plain,
+    expect("a NOOP\r\nb LOGIN {1+}\r\nx y\r\nc LOGOUT\r\nd SELECT INBOX\n", 0,
+           NULL, &plain,
            "C:a NOOP\\r\\n [a|NOOP]\n"
            "L:1+ [b|LOGIN] accept\n"
            "C:b LOGIN {1+}\\r\\nx y\\r\\n [b|LOGIN]\n"
@@ -305,8 +303,8 @@ END_TEST
 START_TEST(test_reject)
 {
     struct policy pol = {.reject_over = 10};
-    expect("a APPEND x {100}\r\nb NOOP\r\nc LOGIN {5}\r\nabcde x\r\n", 0,
-           NULL, &pol,
+    expect("a APPEND x {100}\r\nb NOOP\r\nc LOGIN {5}\r\nabcde x\r\n", 0, NULL,
+           &pol,
            "L:100 sync [a|APPEND] reject\n"
            "C:b NOOP\\r\\n [b|NOOP]\n"
            "L:5 sync [c|LOGIN] accept\n"
@@ -324,8 +322,8 @@ START_TEST(test_line_too_long)
     /* exactly max_line bytes (CRLF included) pass; one more does not */
     expect("a NOOP 45678901234567890123456\r\n", 0, &small, &plain,
            "C:a NOOP 45678901234567890123456\\r\\n [a|NOOP]\n");
-    expect("a NOOP 456789012345678901234567\r\nb NOOP\r\n", 0, &small,
-           &plain, "T: [a|NOOP]\nC:b NOOP\\r\\n [b|NOOP]\n");
+    expect("a NOOP 456789012345678901234567\r\nb NOOP\r\n", 0, &small, &plain,
+           "T: [a|NOOP]\nC:b NOOP\\r\\n [b|NOOP]\n");
     /* a very long line is reported once, then skipped */
     char in[400];
     memset(in, 'x', sizeof(in));
@@ -389,10 +387,10 @@ START_TEST(test_command_too_long)
            "L:200 sync [a|APPEND] accept\nT: [a|APPEND]\n"
            "C:b NOOP\\r\\n [b|NOOP]\n");
     /* exactly max_command bytes pass */
-    strcpy(in, "a LOGIN {23}\r\n");          /* 14 bytes */
-    memset(in + 14, 'p', 23);                /* 37 */
-    strcpy(in + 37, " {25}\r\n");            /* 44 */
-    memset(in + 44, 'q', 25);                /* 69 */
+    strcpy(in, "a LOGIN {23}\r\n");                   /* 14 bytes */
+    memset(in + 14, 'p', 23);                         /* 37 */
+    strcpy(in + 37, " {25}\r\n");                     /* 44 */
+    memset(in + 44, 'q', 25);                         /* 69 */
     strcpy(in + 69, " 345678901234567890123456\r\n"); /* 96 */
     char *t = run_all(in, 96, &small, &plain);
     ck_assert_ptr_nonnull(strstr(t, "C:a LOGIN"));

@@ -109,8 +109,7 @@ START_TEST(tasks_from_other_threads)
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     /* A blocking wait must wake for the queued tasks. */
-    for (int guard = 0; guard < 100 && p[0].count + p[1].count < 1000;
-         guard++)
+    for (int guard = 0; guard < 100 && p[0].count + p[1].count < 1000; guard++)
         loop_run_once(&lp, 1000);
     ck_assert_int_eq(p[0].count + p[1].count, 1000);
     free(p);

@@ -206,9 +206,9 @@ static const char *read_all(void *h, uint32_t uid)
     static char buf[4096];
     size_t got = 0;
 
-    ck_assert_int_eq(H.read(H.userdata, OP, h, uid, 0, buf, sizeof buf - 1,
-                            &got),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.read(H.userdata, OP, h, uid, 0, buf, sizeof buf - 1, &got),
+        IMAPSRV_OK);
     buf[got] = '\0';
     return buf;
 }
@@ -266,14 +266,11 @@ START_TEST(test_host_api)
     ck_assert_uint_eq(attrs_of("Junk"), IMAPSRV_MBOX_JUNK);
     ck_assert_int_eq(memstore_add_message(ms, "u", "Nope", "x", 1, 0, 0),
                      IMAPSRV_E_NONEXISTENT);
-    ck_assert_int_eq(memstore_add_message(ms, "nobody", "INBOX", "x", 1, 0,
-                                          0),
+    ck_assert_int_eq(memstore_add_message(ms, "nobody", "INBOX", "x", 1, 0, 0),
                      IMAPSRV_E_NONEXISTENT);
-    ck_assert_int_eq(memstore_add_message(ms, "u", "inbox", MSG1,
-                                          strlen(MSG1),
-                                          IMAPSRV_FLAG_SEEN |
-                                              IMAPSRV_FLAG_RECENT,
-                                          1234567890),
+    ck_assert_int_eq(memstore_add_message(
+                         ms, "u", "inbox", MSG1, strlen(MSG1),
+                         IMAPSRV_FLAG_SEEN | IMAPSRV_FLAG_RECENT, 1234567890),
                      IMAPSRV_OK);
     {
         void *h = open_box("INBOX", 1);
@@ -312,7 +309,9 @@ START_TEST(test_create)
     ck_assert_int_eq(create("st*r"), IMAPSRV_E_CANNOT);
     ck_assert_int_eq(create("per%"), IMAPSRV_E_CANNOT);
     ck_assert_int_eq(create("ctl\x01"), IMAPSRV_E_CANNOT);
-    ck_assert_int_eq(create("Gr\xc3\xbc\xc3\x9f" "e"), IMAPSRV_OK); /* UTF-8 */
+    ck_assert_int_eq(create("Gr\xc3\xbc\xc3\x9f"
+                            "e"),
+                     IMAPSRV_OK); /* UTF-8 */
 }
 END_TEST
 
@@ -413,9 +412,8 @@ START_TEST(test_rename)
     uidv = status_of("old").uidvalidity;
     ck_assert_int_eq(H.rename(H.userdata, OP, U, "old", "new/place"),
                      IMAPSRV_OK);
-    ck_assert_str_eq(names(),
-                     "INBOX,new,new/place,new/place/kid,"
-                     "new/place/kid/grandkid,older");
+    ck_assert_str_eq(names(), "INBOX,new,new/place,new/place/kid,"
+                              "new/place/kid/grandkid,older");
     ck_assert_uint_eq(status_of("new/place").uidvalidity, uidv);
     ck_assert_uint_eq(status_of("new/place").messages, 1);
 
@@ -435,8 +433,7 @@ START_TEST(test_rename)
                      IMAPSRV_E_ALREADYEXISTS);
     ck_assert_int_eq(H.rename(H.userdata, OP, U, "new/place/kid", "kid"),
                      IMAPSRV_OK);
-    ck_assert_str_eq(names(),
-                     "INBOX,kid,kid/grandkid,new,new/place,older");
+    ck_assert_str_eq(names(), "INBOX,kid,kid/grandkid,new,new/place,older");
 }
 END_TEST
 
@@ -476,8 +473,7 @@ START_TEST(test_rename_keeps_handle)
     h = open_box("A", 0);
     ck_assert_int_eq(H.rename(H.userdata, OP, U, "A", "B"), IMAPSRV_OK);
     ck_assert_str_eq(read_all(h, 1), MSG1);
-    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_FLAGGED,
-                           NULL),
+    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_FLAGGED, NULL),
                      IMAPSRV_OK);
     H.close(H.userdata, h);
     h = open_box("B", 1);
@@ -621,23 +617,22 @@ START_TEST(test_read)
     append("INBOX", MSG2, 0);
     h = open_box("INBOX", 1);
     ck_assert_str_eq(read_all(h, 1), MSG2);
-    ck_assert_int_eq(H.read(H.userdata, OP, h, 1, 9, buf, 4, &got),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(H.read(H.userdata, OP, h, 1, 9, buf, 4, &got), IMAPSRV_OK);
     ck_assert_uint_eq(got, 4);
     ck_assert(memcmp(buf, "two\r", 4) == 0);
     /* Short at the end only. */
-    ck_assert_int_eq(H.read(H.userdata, OP, h, 1, strlen(MSG2) - 3, buf,
-                            sizeof buf, &got),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.read(H.userdata, OP, h, 1, strlen(MSG2) - 3, buf, sizeof buf, &got),
+        IMAPSRV_OK);
     ck_assert_uint_eq(got, 3);
     ck_assert(memcmp(buf, "y\r\n", 3) == 0);
-    ck_assert_int_eq(H.read(H.userdata, OP, h, 1, strlen(MSG2), buf,
-                            sizeof buf, &got),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.read(H.userdata, OP, h, 1, strlen(MSG2), buf, sizeof buf, &got),
+        IMAPSRV_OK);
     ck_assert_uint_eq(got, 0);
-    ck_assert_int_eq(H.read(H.userdata, OP, h, 1, UINT64_MAX, buf,
-                            sizeof buf, &got),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.read(H.userdata, OP, h, 1, UINT64_MAX, buf, sizeof buf, &got),
+        IMAPSRV_OK);
     ck_assert_uint_eq(got, 0);
     ck_assert_int_eq(H.read(H.userdata, OP, h, 7, 0, buf, sizeof buf, &got),
                      IMAPSRV_E_EXPUNGED);
@@ -661,29 +656,27 @@ START_TEST(test_set_flags)
     ck_assert_str_eq(F.kw[0], "Work");
     ms1 = mi.modseq;
     /* Keywords are case-insensitive: no duplicate, no change, no modseq. */
-    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_SEEN,
-                           "WORK"),
+    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_SEEN, "WORK"),
                      IMAPSRV_OK);
     mi = info(h, 1);
     ck_assert_str_eq(F.kw[0], "Work");
     ck_assert_uint_eq(mi.modseq, ms1);
-    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_FLAGGED,
-                           "$Label2"),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_FLAGGED, "$Label2"),
+        IMAPSRV_OK);
     mi = info(h, 1);
     ck_assert_uint_eq(mi.flags, IMAPSRV_FLAG_SEEN | IMAPSRV_FLAG_FLAGGED);
     ck_assert_str_eq(F.kw[0], "Work $Label2");
     ms2 = mi.modseq;
     ck_assert_uint_gt(ms2, ms1);
     ck_assert_uint_ge(status_of("INBOX").highestmodseq, ms2);
-    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_REMOVE, IMAPSRV_FLAG_SEEN,
-                           "work"),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        store(h, 1, IMAPSRV_FLAGS_REMOVE, IMAPSRV_FLAG_SEEN, "work"),
+        IMAPSRV_OK);
     mi = info(h, 1);
     ck_assert_uint_eq(mi.flags, IMAPSRV_FLAG_FLAGGED);
     ck_assert_str_eq(F.kw[0], "$Label2");
-    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_SET, IMAPSRV_FLAG_DRAFT,
-                           "Only"),
+    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_SET, IMAPSRV_FLAG_DRAFT, "Only"),
                      IMAPSRV_OK);
     mi = info(h, 1);
     ck_assert_uint_eq(mi.flags, IMAPSRV_FLAG_DRAFT);
@@ -693,11 +686,9 @@ START_TEST(test_set_flags)
     ck_assert_uint_eq(mi.flags, 0);
     ck_assert_uint_eq(mi.keyword_count, 0);
     /* Expunged UIDs are skipped; bad keywords and operations refused. */
-    ck_assert_int_eq(store(h, 42, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_SEEN,
-                           NULL),
+    ck_assert_int_eq(store(h, 42, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_SEEN, NULL),
                      IMAPSRV_OK);
-    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, 0, ""),
-                     IMAPSRV_E_INVALID);
+    ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, 0, ""), IMAPSRV_E_INVALID);
     ck_assert_int_eq(store(h, 1, (imapsrv_flag_op)7, 0, NULL),
                      IMAPSRV_E_INVALID);
     H.close(H.userdata, h);
@@ -713,9 +704,8 @@ START_TEST(test_set_flags_many)
     append("INBOX", MSG2, 0);
     append("INBOX", MSG3, 0);
     h = open_box("INBOX", 0);
-    ck_assert_int_eq(H.set_flags(H.userdata, OP, h, list, 3,
-                                 IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_DELETED,
-                                 NULL, 0),
+    ck_assert_int_eq(H.set_flags(H.userdata, OP, h, list, 3, IMAPSRV_FLAGS_ADD,
+                                 IMAPSRV_FLAG_DELETED, NULL, 0),
                      IMAPSRV_OK);
     ck_assert_uint_eq(status_of("INBOX").deleted, 2);
     ck_assert_uint_eq(info(h, 2).flags, 0);
@@ -734,8 +724,7 @@ START_TEST(test_readonly)
     h = open_box("INBOX", 1);
     ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_SEEN, NULL),
                      IMAPSRV_E_NOPERM);
-    ck_assert_int_eq(H.expunge(H.userdata, OP, h, &uid, 1),
-                     IMAPSRV_E_NOPERM);
+    ck_assert_int_eq(H.expunge(H.userdata, OP, h, &uid, 1), IMAPSRV_E_NOPERM);
     res = (imapsrv_copy_result){0, out, 1};
     ck_assert_int_eq(H.move(H.userdata, OP, h, &uid, 1, "Dest", &res),
                      IMAPSRV_E_NOPERM);
@@ -845,9 +834,9 @@ START_TEST(test_move)
     H.close(H.userdata, d);
     /* Within one mailbox: new UID, old one gone. */
     res.count = 1;
-    ck_assert_int_eq(H.move(H.userdata, OP, h, (uint32_t[]){3}, 1, "INBOX",
-                            &res),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.move(H.userdata, OP, h, (uint32_t[]){3}, 1, "INBOX", &res),
+        IMAPSRV_OK);
     ck_assert_uint_eq(out[0], 4);
     ck_assert_str_eq(uids(h), "4");
     H.close(H.userdata, h);
@@ -888,10 +877,9 @@ START_TEST(test_append)
     uint32_t uid;
     void *h;
 
-    uid = append_kw("inbox", MSG2,
-                    IMAPSRV_FLAG_SEEN | IMAPSRV_FLAG_DRAFT |
-                        IMAPSRV_FLAG_RECENT,
-                    kw, 3);
+    uid = append_kw(
+        "inbox", MSG2,
+        IMAPSRV_FLAG_SEEN | IMAPSRV_FLAG_DRAFT | IMAPSRV_FLAG_RECENT, kw, 3);
     ck_assert_uint_eq(uid, 1);
     h = open_box("INBOX", 1);
     mi = info(h, 1);
@@ -911,25 +899,25 @@ START_TEST(test_append_size_enforced)
     void *a;
 
     /* More than announced. */
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0,
-                                    0, 0, 4, &a),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0, 0, 0, 4, &a),
+        IMAPSRV_OK);
     ck_assert_int_eq(H.append_data(H.userdata, OP, a, "abc", 3), IMAPSRV_OK);
     ck_assert_int_eq(H.append_data(H.userdata, OP, a, "de", 2),
                      IMAPSRV_E_INVALID);
     ck_assert_int_eq(H.append_end(H.userdata, OP, a, 0, &uidv, &uid),
                      IMAPSRV_OK);
     /* Fewer than announced. */
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0,
-                                    0, 0, 10, &a),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0, 0, 0, 10, &a),
+        IMAPSRV_OK);
     ck_assert_int_eq(H.append_data(H.userdata, OP, a, "abc", 3), IMAPSRV_OK);
     ck_assert_int_eq(H.append_end(H.userdata, OP, a, 1, &uidv, &uid),
                      IMAPSRV_E_INVALID);
     /* Aborted after data (freed: valgrind checks). */
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0,
-                                    0, 0, 3, &a),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0, 0, 0, 3, &a),
+        IMAPSRV_OK);
     ck_assert_int_eq(H.append_data(H.userdata, OP, a, "abc", 3), IMAPSRV_OK);
     ck_assert_int_eq(H.append_end(H.userdata, OP, a, 0, &uidv, &uid),
                      IMAPSRV_OK);
@@ -944,21 +932,21 @@ START_TEST(test_append_errors_and_edges)
     uint32_t uidv = 0, uid = 0;
     void *a = NULL, *h;
 
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "Missing", 0, NULL, 0,
-                                    0, 0, 3, &a),
-                     IMAPSRV_E_NONEXISTENT);
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "INBOX", 0, bad, 2, 0,
-                                    0, 3, &a),
-                     IMAPSRV_E_INVALID);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "Missing", 0, NULL, 0, 0, 0, 3, &a),
+        IMAPSRV_E_NONEXISTENT);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "INBOX", 0, bad, 2, 0, 0, 3, &a),
+        IMAPSRV_E_INVALID);
     ck_assert_int_eq(create("P/C"), IMAPSRV_OK);
     ck_assert_int_eq(H.delete_mailbox(H.userdata, OP, U, "P"), IMAPSRV_OK);
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "P", 0, NULL, 0, 0, 0,
-                                    3, &a),
-                     IMAPSRV_E_NONEXISTENT);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "P", 0, NULL, 0, 0, 0, 3, &a),
+        IMAPSRV_E_NONEXISTENT);
     /* A zero-length message is stored as such. */
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0,
-                                    0, 0, 0, &a),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0, 0, 0, 0, &a),
+        IMAPSRV_OK);
     ck_assert_int_eq(H.append_end(H.userdata, OP, a, 1, &uidv, &uid),
                      IMAPSRV_OK);
     ck_assert_uint_eq(uid, 1);
@@ -979,9 +967,9 @@ START_TEST(test_append_large_streamed)
 
     for (size_t i = 0; i < total; i++)
         big[i] = (char)('a' + i % 26);
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0,
-                                    0, 0, total, &a),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "INBOX", 0, NULL, 0, 0, 0, total, &a),
+        IMAPSRV_OK);
     while (sent < total) {
         size_t n = total - sent < chunk ? total - sent : chunk;
 
@@ -993,9 +981,9 @@ START_TEST(test_append_large_streamed)
                      IMAPSRV_OK);
     h = open_box("INBOX", 1);
     do {
-        ck_assert_int_eq(H.read(H.userdata, OP, h, uid, off, back + off,
-                                4096, &got),
-                         IMAPSRV_OK);
+        ck_assert_int_eq(
+            H.read(H.userdata, OP, h, uid, off, back + off, 4096, &got),
+            IMAPSRV_OK);
         off += got;
     } while (got == 4096);
     ck_assert_uint_eq(off, total);
@@ -1021,14 +1009,13 @@ START_TEST(test_deleted_mailbox_handle)
     ck_assert_int_eq(create("Dest"), IMAPSRV_OK);
     append("Box", MSG1, 0);
     h = open_box("Box", 0);
-    ck_assert_int_eq(H.append_begin(H.userdata, OP, U, "Box", 0, NULL, 0, 0,
-                                    0, 3, &a),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        H.append_begin(H.userdata, OP, U, "Box", 0, NULL, 0, 0, 0, 3, &a),
+        IMAPSRV_OK);
     ck_assert_int_eq(H.delete_mailbox(H.userdata, OP, U, "Box"), IMAPSRV_OK);
     ck_assert_int_eq(create("Box"), IMAPSRV_OK); /* a new one, same name */
     fake_reset();
-    ck_assert_int_eq(H.messages(H.userdata, OP, h, 1),
-                     IMAPSRV_E_NONEXISTENT);
+    ck_assert_int_eq(H.messages(H.userdata, OP, h, 1), IMAPSRV_E_NONEXISTENT);
     ck_assert_int_eq(H.read(H.userdata, OP, h, 1, 0, buf, sizeof buf, &got),
                      IMAPSRV_E_NONEXISTENT);
     ck_assert_int_eq(store(h, 1, IMAPSRV_FLAGS_ADD, IMAPSRV_FLAG_SEEN, NULL),
@@ -1154,8 +1141,8 @@ static void *worker(void *arg)
         uint32_t uidv, uid, out[1];
         imapsrv_copy_result res = {0, out, 1};
 
-        if (H.append_begin(H.userdata, op, user, "INBOX", 0, NULL, 0, 0, 0,
-                           3, &a) != IMAPSRV_OK ||
+        if (H.append_begin(H.userdata, op, user, "INBOX", 0, NULL, 0, 0, 0, 3,
+                           &a) != IMAPSRV_OK ||
             H.append_data(H.userdata, op, a, "abc", 3) != IMAPSRV_OK ||
             H.append_end(H.userdata, op, a, 1, &uidv, &uid) != IMAPSRV_OK ||
             H.copy(H.userdata, op, h, &uid, 1, name, &res) != IMAPSRV_OK ||

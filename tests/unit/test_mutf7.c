@@ -13,35 +13,37 @@
 static const struct {
     const char *utf8, *mutf7;
 } pairs[] = {
-    { "", "" },
-    { "INBOX", "INBOX" },
+    {"", ""},
+    {"INBOX", "INBOX"},
     /* RFC 3501 5.1.3 example */
-    { "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
-      "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
-      "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
-    { "&", "&-" },
-    { "&&", "&-&-" },
-    { "a&b", "a&-b" },
-    { "-", "-" },
-    { "&-", "&--" },
-    { "Entw\xc3\xbc" "rfe", "Entw&APw-rfe" },
-    { "\xc3\xa4\xc3\xb6", "&AOQA9g-" },
-    { "\xc3\xa4&", "&AOQ-&-" },
-    { "&\xc3\xa4", "&-&AOQ-" },
-    { "\xc3\xa4&\xc3\xa4", "&AOQ-&-&AOQ-" },
-    { "\xc3\xa4 \xc3\xa4", "&AOQ- &AOQ-" },
-    { "\t", "&AAk-" },
-    { "\x7f", "&AH8-" },
-    { "\xc2\x80", "&AIA-" },
-    { "\xef\xbf\xbf", "&,,8-" },
+    {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
+     "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+     "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+    {"&", "&-"},
+    {"&&", "&-&-"},
+    {"a&b", "a&-b"},
+    {"-", "-"},
+    {"&-", "&--"},
+    {"Entw\xc3\xbc"
+     "rfe",
+     "Entw&APw-rfe"},
+    {"\xc3\xa4\xc3\xb6", "&AOQA9g-"},
+    {"\xc3\xa4&", "&AOQ-&-"},
+    {"&\xc3\xa4", "&-&AOQ-"},
+    {"\xc3\xa4&\xc3\xa4", "&AOQ-&-&AOQ-"},
+    {"\xc3\xa4 \xc3\xa4", "&AOQ- &AOQ-"},
+    {"\t", "&AAk-"},
+    {"\x7f", "&AH8-"},
+    {"\xc2\x80", "&AIA-"},
+    {"\xef\xbf\xbf", "&,,8-"},
     /* supplementary planes: surrogate pairs */
-    { "\xf0\x9f\x98\x80", "&2D3eAA-" },
-    { "\xf0\x9f\x98\x80\xf0\x9f\x98\x80", "&2D3eANg93gA-" },
-    { "\xf4\x8f\xbf\xbf", "&2,,f,w-" },
-    { "\xc3\xa9\xf0\x90\x80\x80", "&AOnYANwA-" },
-    { "x\xf0\x9f\x98\x80y", "x&2D3eAA-y" },
-    { " !\"#$%'()*+,./0123456789:;<=>?@[\\]^_`{|}~",
-      " !\"#$%'()*+,./0123456789:;<=>?@[\\]^_`{|}~" },
+    {"\xf0\x9f\x98\x80", "&2D3eAA-"},
+    {"\xf0\x9f\x98\x80\xf0\x9f\x98\x80", "&2D3eANg93gA-"},
+    {"\xf4\x8f\xbf\xbf", "&2,,f,w-"},
+    {"\xc3\xa9\xf0\x90\x80\x80", "&AOnYANwA-"},
+    {"x\xf0\x9f\x98\x80y", "x&2D3eAA-y"},
+    {" !\"#$%'()*+,./0123456789:;<=>?@[\\]^_`{|}~",
+     " !\"#$%'()*+,./0123456789:;<=>?@[\\]^_`{|}~"},
 };
 
 START_TEST(test_pair_decode)
@@ -78,7 +80,7 @@ END_TEST
 
 START_TEST(test_zero_cap)
 {
-    char out[1] = { 'X' };
+    char out[1] = {'X'};
 
     ck_assert(!mutf7_to_utf8("", 0, out, 0, NULL));
     ck_assert(!mutf7_from_utf8("", 0, out, 0, NULL));
@@ -94,23 +96,59 @@ END_TEST
 /* Every way a name can be malformed. */
 static const char *const bad_mutf7[] = {
     /* unterminated shift */
-    "&", "a&", "&AAk", "&U,BTFw", "~peter/&U,BTFw", "&2D3eAA",
+    "&",
+    "a&",
+    "&AAk",
+    "&U,BTFw",
+    "~peter/&U,BTFw",
+    "&2D3eAA",
     /* characters outside the modified base64 alphabet inside a shift */
-    "&U/BTFw-", "&U=-", "&U BT-", "&AO&-", "&AOQ.-", "&AOQ_-",
+    "&U/BTFw-",
+    "&U=-",
+    "&U BT-",
+    "&AO&-",
+    "&AOQ.-",
+    "&AOQ_-",
     /* bytes that are never allowed raw */
-    "\xc3\xbc", "a\x80", "\t", "a\r\n", "\x7f", "\x1f", "&AOQ-\xff",
+    "\xc3\xbc",
+    "a\x80",
+    "\t",
+    "a\r\n",
+    "\x7f",
+    "\x1f",
+    "&AOQ-\xff",
     /* non-zero leftover bits, or a whole spare base64 character */
-    "&APx-", "&APz-", "&AOR-", "&APwA-", "&AOQA-", "&AOQA9gA-",
+    "&APx-",
+    "&APz-",
+    "&AOR-",
+    "&APwA-",
+    "&AOQA-",
+    "&AOQA9gA-",
     /* too short to hold one UTF-16 unit */
-    "&A-", "&AA-",
+    "&A-",
+    "&AA-",
     /* printable ASCII must be direct, not shifted */
-    "&AGE-", "&ACY-", "&ACA-", "&AH4-", "&AC0-", "&AOQAYQ-", "&AGEA5A-",
+    "&AGE-",
+    "&ACY-",
+    "&ACA-",
+    "&AH4-",
+    "&AC0-",
+    "&AOQAYQ-",
+    "&AGEA5A-",
     /* two adjacent shifted runs */
-    "&AOQ-&AOQ-", "&AOQ-&APY-", "x&AOQ-&2D3eAA-y",
+    "&AOQ-&AOQ-",
+    "&AOQ-&APY-",
+    "x&AOQ-&2D3eAA-y",
     /* surrogates: lone high, lone low, reversed, high + non-low */
-    "&2D0-", "&3gA-", "&3gDYPQ-", "&2D0A5A-", "&2D3YPQ-", "&AOTeAA-",
+    "&2D0-",
+    "&3gA-",
+    "&3gDYPQ-",
+    "&2D0A5A-",
+    "&2D3YPQ-",
+    "&AOTeAA-",
     /* U+0000 */
-    "&AAA-", "&AOQAAA-",
+    "&AAA-",
+    "&AOQAAA-",
 };
 
 START_TEST(test_decode_malformed)
@@ -139,26 +177,27 @@ START_TEST(test_decode_embedded_nul)
 END_TEST
 
 static const char *const bad_utf8[] = {
-    "\x80",             /* lone continuation */
+    "\x80", /* lone continuation */
     "\xbf",
-    "\xc0\xaf",         /* overlong "/" */
-    "\xc1\xbf",         /* overlong */
-    "\xe0\x80\xaf",     /* overlong */
-    "\xe0\x9f\xbf",     /* overlong U+07FF */
-    "\xf0\x80\x80\xaf", /* overlong */
-    "\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
-    "\xed\xa0\x80",     /* U+D800 */
-    "\xed\xbf\xbf",     /* U+DFFF */
+    "\xc0\xaf",                 /* overlong "/" */
+    "\xc1\xbf",                 /* overlong */
+    "\xe0\x80\xaf",             /* overlong */
+    "\xe0\x9f\xbf",             /* overlong U+07FF */
+    "\xf0\x80\x80\xaf",         /* overlong */
+    "\xf0\x8f\xbf\xbf",         /* overlong U+FFFF */
+    "\xed\xa0\x80",             /* U+D800 */
+    "\xed\xbf\xbf",             /* U+DFFF */
     "\xed\xa0\xbd\xed\xb8\x80", /* CESU-8 pair */
-    "\xf4\x90\x80\x80", /* U+110000 */
+    "\xf4\x90\x80\x80",         /* U+110000 */
     "\xf5\x80\x80\x80",
     "\xf8\x88\x80\x80\x80",
     "\xfe",
     "\xff",
-    "\xc3",             /* truncated */
+    "\xc3", /* truncated */
     "\xe6\x97",
     "\xf0\x9f\x98",
-    "a\xc3" "b",
+    "a\xc3"
+    "b",
     "\xc3\xc3\xbc",
     "\xe6\x97\xe6\x97\xa5",
     "\xc3\xbc\x80",
@@ -184,17 +223,22 @@ START_TEST(test_utf8_valid_boundaries)
     static const char *const good[] = {
         "",
         "\x7f",
-        "\xc2\x80",         "\xdf\xbf",         /* U+0080, U+07FF */
-        "\xe0\xa0\x80",     "\xed\x9f\xbf",     /* U+0800, U+D7FF */
-        "\xee\x80\x80",     "\xef\xbf\xbf",     /* U+E000, U+FFFF */
-        "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", /* U+10000, U+10FFFF */
+        "\xc2\x80",
+        "\xdf\xbf", /* U+0080, U+07FF */
+        "\xe0\xa0\x80",
+        "\xed\x9f\xbf", /* U+0800, U+D7FF */
+        "\xee\x80\x80",
+        "\xef\xbf\xbf", /* U+E000, U+FFFF */
+        "\xf0\x90\x80\x80",
+        "\xf4\x8f\xbf\xbf", /* U+10000, U+10FFFF */
         "\xf3\xbf\xbf\xbf",
         "plain ASCII",
-        "Gr\xc3\xbc\xc3\x9f" "e \xe6\x97\xa5 \xf0\x9f\x98\x80",
+        "Gr\xc3\xbc\xc3\x9f"
+        "e \xe6\x97\xa5 \xf0\x9f\x98\x80",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         ck_assert_msg(utf8_valid(good[i], strlen(good[i])), "%zu", i);
-    ck_assert(utf8_valid("a\0b", 3));  /* NUL is valid UTF-8 */
+    ck_assert(utf8_valid("a\0b", 3)); /* NUL is valid UTF-8 */
     ck_assert(utf8_valid(NULL, 0));
     /* the length bounds the check */
     ck_assert(utf8_valid("ab\xc3\xbc", 2));
@@ -213,8 +257,7 @@ START_TEST(test_encode_refuses_nul)
 END_TEST
 
 /* Append code point cp as UTF-8. */
-static size_t
-put_cp(char *p, uint32_t cp)
+static size_t put_cp(char *p, uint32_t cp)
 {
     if (cp < 0x80) {
         p[0] = (char)cp;
@@ -240,14 +283,13 @@ put_cp(char *p, uint32_t cp)
 
 /* Hot loops check with plain ifs: every passing ck_assert costs Check a
  * write to its parent process. */
-#define REQUIRE(cond)                                                      \
-    do {                                                                   \
-        if (!(cond))                                                       \
-            ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);          \
+#define REQUIRE(cond)                                                          \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);              \
     } while (0)
 
-static void
-roundtrip(const char *u, size_t n)
+static void roundtrip(const char *u, size_t n)
 {
     char m[512], back[512];
     size_t mlen, blen;
@@ -281,9 +323,20 @@ START_TEST(test_roundtrip_combinations)
      * ASCII, "&", "-", controls, 2/3/4-byte UTF-8 and the edges between
      * shifted and direct runs. */
     static const char *const piece[] = {
-        "a",   "&",   "-",   " ",   "\t",   "\x7f",  "\xc3\xbc",
-        "\xe6\x97\xa5", "\xef\xbf\xbf", "\xee\x80\x80",
-        "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "&-", "/",
+        "a",
+        "&",
+        "-",
+        " ",
+        "\t",
+        "\x7f",
+        "\xc3\xbc",
+        "\xe6\x97\xa5",
+        "\xef\xbf\xbf",
+        "\xee\x80\x80",
+        "\xf0\x9f\x98\x80",
+        "\xf4\x8f\xbf\xbf",
+        "&-",
+        "/",
     };
     const size_t np = sizeof(piece) / sizeof(piece[0]);
     char u[64];
@@ -373,8 +426,7 @@ START_TEST(test_decode_is_canonical)
 }
 END_TEST
 
-static Suite *
-mutf7_suite(void)
+static Suite *mutf7_suite(void)
 {
     Suite *s = suite_create("mutf7");
     TCase *tc = tcase_create("vectors");
@@ -405,8 +457,7 @@ mutf7_suite(void)
     return s;
 }
 
-int
-main(void)
+int main(void)
 {
     SRunner *sr = srunner_create(mutf7_suite());
 

@@ -30,7 +30,7 @@ static void put(struct out *o, const char *fmt, ...)
     va_end(ap);
     if (r > 0)
         o->n += (size_t)r < sizeof(o->s) - o->n ? (size_t)r
-                                                 : sizeof(o->s) - o->n - 1;
+                                                : sizeof(o->s) - o->n - 1;
 }
 
 static void put_str(struct out *o, const struct imap_str *s)
@@ -114,19 +114,27 @@ static void put_flags(struct out *o, const struct imap_flags *f)
 }
 
 static const char *const skey_names[] = {
-    "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN", "RECENT", "NEW",
-    "OLD", "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN",
-    "KEYWORD", "UNKEYWORD", "BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT",
-    "TO", "HEADER", "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON",
-    "SENTSINCE", "LARGER", "SMALLER", "UID", "SEQSET", "MODSEQ", "NOT", "OR",
-    "AND"};
+    "ALL",       "ANSWERED", "DELETED", "DRAFT",      "FLAGGED",   "SEEN",
+    "RECENT",    "NEW",      "OLD",     "UNANSWERED", "UNDELETED", "UNDRAFT",
+    "UNFLAGGED", "UNSEEN",   "KEYWORD", "UNKEYWORD",  "BCC",       "BODY",
+    "CC",        "FROM",     "SUBJECT", "TEXT",       "TO",        "HEADER",
+    "BEFORE",    "ON",       "SINCE",   "SENTBEFORE", "SENTON",    "SENTSINCE",
+    "LARGER",    "SMALLER",  "UID",     "SEQSET",     "MODSEQ",    "NOT",
+    "OR",        "AND"};
 
 static void put_key(struct out *o, const struct search_key *k)
 {
     static const char *const etype[] = {"", "PRIV", "SHARED", "ALL"};
     switch (k->type) {
-    case SK_KEYWORD: case SK_UNKEYWORD: case SK_BCC: case SK_BODY: case SK_CC:
-    case SK_FROM: case SK_SUBJECT: case SK_TEXT: case SK_TO:
+    case SK_KEYWORD:
+    case SK_UNKEYWORD:
+    case SK_BCC:
+    case SK_BODY:
+    case SK_CC:
+    case SK_FROM:
+    case SK_SUBJECT:
+    case SK_TEXT:
+    case SK_TO:
         put(o, "%s ", skey_names[k->type]);
         put_str(o, &k->u.str);
         break;
@@ -136,14 +144,18 @@ static void put_key(struct out *o, const struct search_key *k)
         put(o, " ");
         put_str(o, &k->u.header.value);
         break;
-    case SK_BEFORE: case SK_ON: case SK_SINCE: case SK_SENTBEFORE:
-    case SK_SENTON: case SK_SENTSINCE:
+    case SK_BEFORE:
+    case SK_ON:
+    case SK_SINCE:
+    case SK_SENTBEFORE:
+    case SK_SENTON:
+    case SK_SENTSINCE:
         put(o, "%s %04d-%02d-%02d", skey_names[k->type], k->u.date.year,
             k->u.date.month, k->u.date.day);
         break;
-    case SK_LARGER: case SK_SMALLER:
-        put(o, "%s %llu", skey_names[k->type],
-            (unsigned long long)k->u.number);
+    case SK_LARGER:
+    case SK_SMALLER:
+        put(o, "%s %llu", skey_names[k->type], (unsigned long long)k->u.number);
         break;
     case SK_MODSEQ:
         ck_assert_uint_eq(k->u.number, k->u.modseq.value);
@@ -160,9 +172,7 @@ static void put_key(struct out *o, const struct search_key *k)
         put(o, "UID ");
         put_set(o, &k->u.seqset);
         break;
-    case SK_SEQSET:
-        put_set(o, &k->u.seqset);
-        break;
+    case SK_SEQSET: put_set(o, &k->u.seqset); break;
     case SK_NOT:
         put(o, "NOT ");
         put_key(o, k->u.sub[0]);
@@ -183,19 +193,19 @@ static void put_key(struct out *o, const struct search_key *k)
         }
         put(o, ")");
         break;
-    default:
-        put(o, "%s", skey_names[k->type]);
+    default: put(o, "%s", skey_names[k->type]);
     }
 }
 
 static void put_att(struct out *o, const struct fetch_att *a)
 {
     static const char *const names[] = {
-        "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER",
-        "RFC822.SIZE", "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID", "MODSEQ",
-        "BODY", "BINARY", "BINARY.SIZE"};
-    static const char *const specs[] = {"", "HEADER", "HEADER.FIELDS",
-                                        "HEADER.FIELDS.NOT", "TEXT", "MIME"};
+        "ENVELOPE",      "FLAGS",       "INTERNALDATE", "RFC822",
+        "RFC822.HEADER", "RFC822.SIZE", "RFC822.TEXT",  "BODY",
+        "BODYSTRUCTURE", "UID",         "MODSEQ",       "BODY",
+        "BINARY",        "BINARY.SIZE"};
+    static const char *const specs[] = {
+        "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"};
     put(o, "%s%s", names[a->type], a->peek ? ".PEEK" : "");
     if (a->type < FA_BODY_SECTION) {
         ck_assert(!a->peek && !a->partial);
@@ -223,24 +233,26 @@ static void put_att(struct out *o, const struct fetch_att *a)
 }
 
 static const char *const cmd_names[] = {
-    "UNKNOWN", "CAPABILITY", "NOOP", "LOGOUT", "ID", "STARTTLS",
-    "AUTHENTICATE", "LOGIN", "ENABLE", "SELECT", "EXAMINE", "CREATE",
-    "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB",
-    "NAMESPACE", "STATUS", "APPEND", "IDLE", "CHECK", "CLOSE", "UNSELECT",
-    "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE"};
+    "UNKNOWN",     "CAPABILITY",   "NOOP",   "LOGOUT",    "ID",
+    "STARTTLS",    "AUTHENTICATE", "LOGIN",  "ENABLE",    "SELECT",
+    "EXAMINE",     "CREATE",       "DELETE", "RENAME",    "SUBSCRIBE",
+    "UNSUBSCRIBE", "LIST",         "LSUB",   "NAMESPACE", "STATUS",
+    "APPEND",      "IDLE",         "CHECK",  "CLOSE",     "UNSELECT",
+    "EXPUNGE",     "SEARCH",       "FETCH",  "STORE",     "COPY",
+    "MOVE"};
 
 static const char *const status_names[] = {
-    "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-    "RECENT", "HIGHESTMODSEQ"};
+    "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+    "DELETED",  "SIZE",    "RECENT",      "HIGHESTMODSEQ"};
 
 static void put_cmd(struct out *o, const struct imap_command *c)
 {
-    static const char *const sel[] = {"SUBSCRIBED", "REMOTE",
-                                      "RECURSIVEMATCH", "SPECIAL-USE"};
-    static const char *const ret[] = {"SUBSCRIBED", "CHILDREN",
-                                      "SPECIAL-USE", "STATUS"};
-    static const char *const use[] = {"\\All", "\\Archive", "\\Drafts",
-                                      "\\Flagged", "\\Junk", "\\Sent",
+    static const char *const sel[] = {"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH",
+                                      "SPECIAL-USE"};
+    static const char *const ret[] = {"SUBSCRIBED", "CHILDREN", "SPECIAL-USE",
+                                      "STATUS"};
+    static const char *const use[] = {"\\All",     "\\Archive", "\\Drafts",
+                                      "\\Flagged", "\\Junk",    "\\Sent",
                                       "\\Trash"};
     static const char *const sret[] = {"MIN", "MAX", "ALL", "COUNT", "SAVE"};
     static const char *const ops[] = {"", "+", "-"};
@@ -278,7 +290,8 @@ static void put_cmd(struct out *o, const struct imap_command *c)
         }
         put(o, ")");
         break;
-    case CMD_SELECT: case CMD_EXAMINE: {
+    case CMD_SELECT:
+    case CMD_EXAMINE: {
         const struct cmd_select *s = &c->u.select;
         put(o, " ");
         put_str(o, &s->mailbox);
@@ -312,7 +325,9 @@ static void put_cmd(struct out *o, const struct imap_command *c)
         if (c->u.create.use_unknown)
             put(o, " USE-UNKNOWN");
         break;
-    case CMD_DELETE: case CMD_SUBSCRIBE: case CMD_UNSUBSCRIBE:
+    case CMD_DELETE:
+    case CMD_SUBSCRIBE:
+    case CMD_UNSUBSCRIBE:
         put(o, " ");
         put_str(o, &c->u.mailbox);
         break;
@@ -322,7 +337,8 @@ static void put_cmd(struct out *o, const struct imap_command *c)
         put(o, " ");
         put_str(o, &c->u.rename.to);
         break;
-    case CMD_LIST: case CMD_LSUB: {
+    case CMD_LIST:
+    case CMD_LSUB: {
         const struct cmd_list *l = &c->u.list;
         if (l->extended)
             put(o, " EXT");
@@ -420,7 +436,8 @@ static void put_cmd(struct out *o, const struct imap_command *c)
         put_flags(o, &s->flags);
         break;
     }
-    case CMD_COPY: case CMD_MOVE:
+    case CMD_COPY:
+    case CMD_MOVE:
         put(o, " ");
         put_set(o, &c->u.copy.set);
         put(o, " ");
@@ -432,8 +449,7 @@ static void put_cmd(struct out *o, const struct imap_command *c)
             put_set(o, &c->u.expunge_set);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -566,11 +582,13 @@ static const struct valid_case valid[] = {
     {"a SELECT \"Sent Items\"\r\n", 0, "SELECT \"Sent Items\""},
     {"a SELECT foo (CONDSTORE)\r\n", 0, "SELECT \"foo\" CONDSTORE"},
     {"a SELECT foo (QRESYNC (67890007 20050715194045000 "
-     "41,43:211,214:541))\r\n", 0,
+     "41,43:211,214:541))\r\n",
+     0,
      "SELECT \"foo\" QRESYNC(67890007 20050715194045000 "
      "41,43:211,214:541)"},
     {"a EXAMINE foo (QRESYNC (67890007 90060115194045000 41:211,214:541 "
-     "(1:10 101:110)))\r\n", 0,
+     "(1:10 101:110)))\r\n",
+     0,
      "EXAMINE \"foo\" QRESYNC(67890007 90060115194045000 41:211,214:541 "
      "(1:10 101:110))"},
     {"a SELECT foo (QRESYNC (1 2 (1 5)))\r\n", 0,
@@ -605,7 +623,8 @@ static const struct valid_case valid[] = {
      "LIST EXT SEL=(SUBSCRIBED) \"\" (\"*\")"},
     {"a LIST () \"\" %\r\n", 0, "LIST EXT \"\" (\"%\")"},
     {"a LIST (subscribed recursivematch remote) \"\" (\"%\" foo/*) "
-     "RETURN (children)\r\n", 0,
+     "RETURN (children)\r\n",
+     0,
      "LIST EXT SEL=(SUBSCRIBED REMOTE RECURSIVEMATCH) \"\" (\"%\" "
      "\"foo/*\") RET=(CHILDREN)"},
     {"a LIST \"\" % RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))\r\n", 0,
@@ -625,7 +644,8 @@ static const struct valid_case valid[] = {
     {"a STATUS blurdybloop (UIDNEXT MESSAGES)\r\n", 0,
      "STATUS \"blurdybloop\" (MESSAGES UIDNEXT)"},
     {"a status inbox (messages uidnext uidvalidity unseen deleted size recent "
-     "highestmodseq)\r\n", 0,
+     "highestmodseq)\r\n",
+     0,
      "STATUS \"INBOX\" (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE "
      "RECENT HIGHESTMODSEQ)"},
     /* APPEND */
@@ -652,8 +672,7 @@ static const struct valid_case valid[] = {
      "SEARCH (FLAGGED SINCE 1994-02-01 NOT FROM \"Smith\")"},
     {"a search or body hello text \"x y\"\r\n", 0,
      "SEARCH (OR BODY \"hello\" TEXT \"x y\")"},
-    {"a UID SEARCH 1:100 UID 443:557\r\n", 0,
-     "UID SEARCH (1:100 UID 443:557)"},
+    {"a UID SEARCH 1:100 UID 443:557\r\n", 0, "UID SEARCH (1:100 UID 443:557)"},
     {"a SEARCH CHARSET UTF-8 TEXT {4}\r\nXXXX\r\n", 0,
      "SEARCH CHARSET=\"UTF-8\" (TEXT \"XXXX\")"},
     {"a SEARCH charset \"iso-8859-1\" subject x\r\n", 0,
@@ -663,26 +682,26 @@ static const struct valid_case valid[] = {
     {"a SEARCH RETURN () ALL\r\n", 0, "SEARCH RETURN=(ALL) (ALL)"},
     {"a SEARCH RETURN (SAVE) CHARSET UTF-8 DELETED\r\n", 0,
      "SEARCH RETURN=(SAVE) CHARSET=\"UTF-8\" (DELETED)"},
-    {"a SEARCH RETURN (count all) $\r\n", 0,
-     "SEARCH RETURN=(ALL COUNT) ($)"},
+    {"a SEARCH RETURN (count all) $\r\n", 0, "SEARCH RETURN=(ALL COUNT) ($)"},
     {"a UID SEARCH UID $ SMALLER 1000\r\n", 0,
      "UID SEARCH (UID $ SMALLER 1000)"},
     {"a SEARCH (OR (SEEN) (NEW OLD)) RECENT\r\n", 0,
      "SEARCH ((OR (SEEN) (NEW OLD)) RECENT)"},
     {"a SEARCH HEADER Message-ID \"<x@y>\"\r\n", 0,
      "SEARCH (HEADER \"Message-ID\" \"<x@y>\")"},
-    {"a SEARCH HEADER X-Foo \"\"\r\n", 0,
-     "SEARCH (HEADER \"X-Foo\" \"\")"},
+    {"a SEARCH HEADER X-Foo \"\"\r\n", 0, "SEARCH (HEADER \"X-Foo\" \"\")"},
     {"a SEARCH LARGER 9223372036854775807\r\n", 0,
      "SEARCH (LARGER 9223372036854775807)"},
     {"a SEARCH BEFORE \"01-Jan-2000\" ON 29-Feb-2000 SENTBEFORE 1-mar-2000 "
-     "SENTON 31-DEC-1999 SENTSINCE 5-Jun-2001\r\n", 0,
+     "SENTON 31-DEC-1999 SENTSINCE 5-Jun-2001\r\n",
+     0,
      "SEARCH (BEFORE 2000-01-01 ON 2000-02-29 SENTBEFORE 2000-03-01 "
      "SENTON 1999-12-31 SENTSINCE 2001-06-05)"},
     {"a SEARCH KEYWORD $Junk UNKEYWORD foo\r\n", 0,
      "SEARCH (KEYWORD \"$Junk\" UNKEYWORD \"foo\")"},
     {"a SEARCH ANSWERED DELETED DRAFT FLAGGED SEEN RECENT NEW OLD UNANSWERED "
-     "UNDELETED UNDRAFT UNFLAGGED UNSEEN\r\n", 0,
+     "UNDELETED UNDRAFT UNFLAGGED UNSEEN\r\n",
+     0,
      "SEARCH (ANSWERED DELETED DRAFT FLAGGED SEEN RECENT NEW OLD UNANSWERED "
      "UNDELETED UNDRAFT UNFLAGGED UNSEEN)"},
     {"a SEARCH BCC a CC b FROM c TO d SUBJECT e TEXT f BODY g\r\n", 0,
@@ -703,8 +722,7 @@ static const struct valid_case valid[] = {
     {"a SEARCH SUBJECT \"\xc3\xa9t\xc3\xa9\"\r\n", 0,
      "SEARCH (SUBJECT \"\\xc3\\xa9t\\xc3\\xa9\")"},
     {"a SEARCH (((ALL)))\r\n", 0, "SEARCH ((((ALL))))"},
-    {"a SEARCH SUBJECT a] FROM b\r\n", 0,
-     "SEARCH (SUBJECT \"a]\" FROM \"b\")"},
+    {"a SEARCH SUBJECT a] FROM b\r\n", 0, "SEARCH (SUBJECT \"a]\" FROM \"b\")"},
     {"a search since 1-jan-2020 larger 0\n", 0,
      "SEARCH (SINCE 2020-01-01 LARGER 0)"},
     /* FETCH */
@@ -717,22 +735,22 @@ static const struct valid_case valid[] = {
      "FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY) MACRO"},
     {"a FETCH 1:* flags\r\n", 0, "FETCH 1:* (FLAGS)"},
     {"a fetch 1 (envelope flags internaldate rfc822 rfc822.header rfc822.size "
-     "rfc822.text body bodystructure uid modseq)\r\n", 0,
+     "rfc822.text body bodystructure uid modseq)\r\n",
+     0,
      "FETCH 1 (ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE "
      "RFC822.TEXT BODY BODYSTRUCTURE UID MODSEQ)"},
     {"a FETCH 1 BODY[]\r\n", 0, "FETCH 1 (BODY[])"},
-    {"a FETCH 1 BODY.PEEK[]<0.2048>\r\n", 0,
-     "FETCH 1 (BODY.PEEK[]<0.2048>)"},
+    {"a FETCH 1 BODY.PEEK[]<0.2048>\r\n", 0, "FETCH 1 (BODY.PEEK[]<0.2048>)"},
     {"a FETCH 1 (BODY[1.2.3] BODY[1.MIME] BODY[2.TEXT] BODY[3.HEADER] "
-     "body.peek[4.header.fields.not (x-a \"X-B\")])\r\n", 0,
+     "body.peek[4.header.fields.not (x-a \"X-B\")])\r\n",
+     0,
      "FETCH 1 (BODY[1.2.3] BODY[1.MIME] BODY[2.TEXT] BODY[3.HEADER] "
      "BODY.PEEK[4.HEADER.FIELDS.NOT (\"x-a\" \"X-B\")])"},
     {"a FETCH 1 (BINARY[1.2]<5.10> BINARY.PEEK[] BINARY.SIZE[3])\r\n", 0,
      "FETCH 1 (BINARY[1.2]<5.10> BINARY.PEEK[] BINARY.SIZE[3])"},
     {"a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)\r\n", 0,
      "UID FETCH 1:* (FLAGS) CHANGEDSINCE=12345 VANISHED"},
-    {"a FETCH 1 (UID) (changedsince 1)\r\n", 0,
-     "FETCH 1 (UID) CHANGEDSINCE=1"},
+    {"a FETCH 1 (UID) (changedsince 1)\r\n", 0, "FETCH 1 (UID) CHANGEDSINCE=1"},
     {"a FETCH $ (UID)\r\n", 0, "FETCH $ (UID)"},
     {"a FETCH 4294967295:1 BODY[TEXT]<9223372036854775807.1>\r\n", 0,
      "FETCH 4294967295:1 (BODY[TEXT]<9223372036854775807.1>)"},
@@ -1096,7 +1114,8 @@ static const struct bad_case bad[] = {
     {"a SEARCH (((((((((((((((((ALL)))))))))))))))))\r\n", 0, B,
      "Too deeply nested"},
     {"a SEARCH NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT NOT"
-     " NOT ALL\r\n", 0, B, "Too deeply nested"},
+     " NOT ALL\r\n",
+     0, B, "Too deeply nested"},
     {"a UID SEARCH UID 1:5 \r\n", 0, B, "Missing search key"},
     {"a SEARCH SINCE 1-Jan-2020x\r\n", 0, B, "Invalid date"},
     {"a SEARCH ALL RETURN (MIN)\r\n", 0, B, "Unknown search key RETURN"},
@@ -1193,10 +1212,12 @@ START_TEST(test_bad)
     struct imap_command c;
     const char *err;
     enum parse_result r = parse_n(b->in, len, NULL, &c, &err);
-    ck_assert_msg(r == b->r, "input %s: result %d want %d (%s)", b->in, r,
-                  b->r, err ? err : "");
-    ck_assert_msg(strstr(err, b->reason), "input %s: reason \"%s\" lacks "
-                  "\"%s\"", b->in, err, b->reason);
+    ck_assert_msg(r == b->r, "input %s: result %d want %d (%s)", b->in, r, b->r,
+                  err ? err : "");
+    ck_assert_msg(strstr(err, b->reason),
+                  "input %s: reason \"%s\" lacks "
+                  "\"%s\"",
+                  b->in, err, b->reason);
     if (r == PARSE_BAD_TAG)
         ck_assert_ptr_null(c.tag.s);
     else
@@ -1211,8 +1232,8 @@ END_TEST
 
 START_TEST(test_tags)
 {
-    static const char *const tags[] = {"A", "1A", "a001", "a.b]c", "A_1-2",
-                                       "~x", "$", "&", "x!#'", "0"};
+    static const char *const tags[] = {"A",  "1A", "a001", "a.b]c", "A_1-2",
+                                       "~x", "$",  "&",    "x!#'",  "0"};
     for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
         char in[64];
         struct imap_command c;
@@ -1277,8 +1298,7 @@ static char *build(const char *prefix, const char *rep, size_t n,
     return s;
 }
 
-static enum parse_result parse_s(const char *s,
-                                 const struct parser_limits *lim,
+static enum parse_result parse_s(const char *s, const struct parser_limits *lim,
                                  struct imap_command *c, const char **err)
 {
     return parse_n(s, strlen(s), lim, c, err);
@@ -1330,14 +1350,16 @@ START_TEST(test_items_limit)
     ck_assert_int_eq(parse_s("a SEARCH 1 2 3 4 5 6\r\n", &lim, &c, &err),
                      PARSE_BAD);
     ck_assert_str_eq(err, "Too many items in list");
-    ck_assert_int_eq(parse_s("a STORE 1 FLAGS (a b c d e f)\r\n", &lim, &c,
-                             &err), PARSE_BAD);
-    ck_assert_int_eq(parse_s("a FETCH 1 (UID UID UID UID UID UID)\r\n", &lim,
-                             &c, &err), PARSE_BAD);
+    ck_assert_int_eq(
+        parse_s("a STORE 1 FLAGS (a b c d e f)\r\n", &lim, &c, &err),
+        PARSE_BAD);
+    ck_assert_int_eq(
+        parse_s("a FETCH 1 (UID UID UID UID UID UID)\r\n", &lim, &c, &err),
+        PARSE_BAD);
     ck_assert_int_eq(parse_s("a ENABLE A B C D E F\r\n", &lim, &c, &err),
                      PARSE_BAD);
-    ck_assert_int_eq(parse_s("a FETCH 1 BODY[1.2.3.4.5.6]\r\n", &lim, &c,
-                             &err), PARSE_BAD);
+    ck_assert_int_eq(parse_s("a FETCH 1 BODY[1.2.3.4.5.6]\r\n", &lim, &c, &err),
+                     PARSE_BAD);
     /* the default allows 10000 */
     char *s = build("FETCH 1", ",1", 9999, " UID");
     ck_assert_int_eq(parse_s(s, NULL, &c, &err), PARSE_OK);
@@ -1382,7 +1404,8 @@ START_TEST(test_fields)
     struct imap_command c;
     const char *err;
     ck_assert_int_eq(parse_s("x1 UID FETCH 5:*,7 (BODY.PEEK[1.2.HEADER.FIELDS"
-                             " (From To)]<10.20>)\r\n", NULL, &c, &err),
+                             " (From To)]<10.20>)\r\n",
+                             NULL, &c, &err),
                      PARSE_OK);
     ck_assert(c.uid);
     ck_assert_int_eq(c.type, CMD_FETCH);
@@ -1399,8 +1422,8 @@ START_TEST(test_fields)
     ck_assert_int_eq(a->section.spec, SEC_HEADER_FIELDS);
     ck_assert_str_eq(a->section.fields[1].s, "To");
 
-    ck_assert_int_eq(parse_s("x2 APPEND a ~{3}\r\n\0\0\0\r\n", NULL, &c,
-                             &err), PARSE_BAD); /* strlen cuts it */
+    ck_assert_int_eq(parse_s("x2 APPEND a ~{3}\r\n\0\0\0\r\n", NULL, &c, &err),
+                     PARSE_BAD); /* strlen cuts it */
     static const char app[] = "x3 APPEND a ~{3}\r\n\0\0\0\r\n";
     ck_assert_int_eq(parse_n(app, sizeof(app) - 1, NULL, &c, &err), PARSE_OK);
     ck_assert(c.u.append.binary);

@@ -13,9 +13,13 @@
 static const struct {
     const char *plain, *enc;
 } rfc4648[] = {
-    { "", "" },         { "f", "Zg==" },        { "fo", "Zm8=" },
-    { "foo", "Zm9v" },  { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
-    { "foobar", "Zm9vYmFy" },
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 START_TEST(test_b64_rfc4648_encode)
@@ -71,7 +75,7 @@ START_TEST(test_b64_encode_cap)
     memset(out, 'X', sizeof(out));
     /* "foobar" needs 8 + NUL */
     ck_assert_uint_eq(base64_encode("foobar", 6, out, 8), 0);
-    ck_assert_int_eq(out[0], 'X');  /* nothing written */
+    ck_assert_int_eq(out[0], 'X'); /* nothing written */
     ck_assert_uint_eq(base64_encode("foobar", 6, out, 0), 0);
     ck_assert_int_eq(out[0], 'X');
     ck_assert_uint_eq(base64_encode("foobar", 6, out, 9), 8);
@@ -88,8 +92,8 @@ END_TEST
 
 START_TEST(test_b64_alphabet_edges)
 {
-    const unsigned char hi[] = { 0xfb, 0xef, 0xff };
-    const unsigned char zero[] = { 0, 0, 0 };
+    const unsigned char hi[] = {0xfb, 0xef, 0xff};
+    const unsigned char zero[] = {0, 0, 0};
     char out[8];
     unsigned char dec[3];
     size_t len;
@@ -103,7 +107,7 @@ START_TEST(test_b64_alphabet_edges)
     ck_assert(base64_decode("++//", 4, dec, 3, &len));
     ck_assert_uint_eq(len, 3);
     ck_assert_mem_eq(dec, hi, 3);
-    ck_assert(base64_decode("AA==", 4, dec, 3, NULL));  /* len_r optional */
+    ck_assert(base64_decode("AA==", 4, dec, 3, NULL)); /* len_r optional */
     ck_assert_int_eq(dec[0], 0);
 }
 END_TEST
@@ -129,13 +133,11 @@ START_TEST(test_b64_roundtrip_all_bytes)
 END_TEST
 
 static const char *const b64_bad[] = {
-    "Z",          "Zg",         "Zg=",        "Zm9",        "Zm9vY",
-    "=",          "==",         "===",        "====",       "A===",
-    "=AAA",       "Z=g=",       "Zg==Zg==",   "Zm8=Zm8=",   "Zg=A",
-    "Zh==",       "Zm9=",       "Zg=\n",      "Zm9v\r\n",   "Zm 9",
-    "Zm9v Zm9",   " Zm9",       "Zm9\t",      "Zm9-",       "Zm9_",
-    "Zm9.",       "Zm9\x80",    "Zm9\xff",    "Zm9v====",   "Zm9vY===",
-    "AB=C",       "Zm8==",
+    "Z",        "Zg",       "Zg=",  "Zm9",   "Zm9vY",    "=",        "==",
+    "===",      "====",     "A===", "=AAA",  "Z=g=",     "Zg==Zg==", "Zm8=Zm8=",
+    "Zg=A",     "Zh==",     "Zm9=", "Zg=\n", "Zm9v\r\n", "Zm 9",     "Zm9v Zm9",
+    " Zm9",     "Zm9\t",    "Zm9-", "Zm9_",  "Zm9.",     "Zm9\x80",  "Zm9\xff",
+    "Zm9v====", "Zm9vY===", "AB=C", "Zm8==",
 };
 
 START_TEST(test_b64_decode_malformed)
@@ -146,7 +148,7 @@ START_TEST(test_b64_decode_malformed)
 
     ck_assert_msg(!base64_decode(s, strlen(s), out, sizeof(out), &len),
                   "accepted \"%s\"", s);
-    ck_assert_uint_eq(len, 12345);  /* untouched on failure */
+    ck_assert_uint_eq(len, 12345); /* untouched on failure */
 }
 END_TEST
 
@@ -170,8 +172,8 @@ START_TEST(test_b64_trailing_bits)
     unsigned char out[3];
 
     for (int v = 0; v < 64; v++) {
-        char one[5] = { 'Z', 'm', alpha[v], '=', '\0' };
-        char two[5] = { 'Z', alpha[v], '=', '=', '\0' };
+        char one[5] = {'Z', 'm', alpha[v], '=', '\0'};
+        char two[5] = {'Z', alpha[v], '=', '=', '\0'};
         ck_assert(base64_decode(one, 4, out, sizeof(out), NULL) ==
                   ((v & 3) == 0));
         ck_assert(base64_decode(two, 4, out, sizeof(out), NULL) ==
@@ -183,8 +185,7 @@ END_TEST
 /* ---- SASL ---- */
 
 /* base64 of s[0..n) in a rotating static buffer. */
-static const char *
-b64(const void *s, size_t n)
+static const char *b64(const void *s, size_t n)
 {
     static char bufs[4][4096];
     static int k;
@@ -196,20 +197,17 @@ b64(const void *s, size_t n)
 
 #define B64(lit) b64((lit), sizeof(lit) - 1)
 
-static enum sasl_status
-feed(struct sasl *s, const char *resp, const char **ch)
+static enum sasl_status feed(struct sasl *s, const char *resp, const char **ch)
 {
     return sasl_step(s, resp, strlen(resp), true, ch);
 }
 
-static enum sasl_status
-no_ir(struct sasl *s, const char **ch)
+static enum sasl_status no_ir(struct sasl *s, const char **ch)
 {
     return sasl_step(s, NULL, 0, false, ch);
 }
 
-static void
-assert_zero(const void *p, size_t n)
+static void assert_zero(const void *p, size_t n)
 {
     const unsigned char *b = p;
 
@@ -217,8 +215,7 @@ assert_zero(const void *p, size_t n)
         ck_assert_msg(b[i] == 0, "byte %zu is 0x%02x", i, b[i]);
 }
 
-static void
-assert_no_secrets(const struct sasl *s)
+static void assert_no_secrets(const struct sasl *s)
 {
     assert_zero(s->authzid, sizeof(s->authzid));
     assert_zero(s->authcid, sizeof(s->authcid));
@@ -246,7 +243,7 @@ START_TEST(test_mech_names)
     ck_assert(!sasl_mech_from_name("PLAIN ", &m));
     ck_assert(!sasl_mech_from_name("EXTERNA", &m));
     ck_assert(!sasl_mech_from_name("pl\xc1in", &m));
-    ck_assert_int_eq(m, SASL_LOGIN);  /* untouched */
+    ck_assert_int_eq(m, SASL_LOGIN); /* untouched */
     ck_assert_str_eq(sasl_mech_name(SASL_PLAIN), "PLAIN");
     ck_assert_str_eq(sasl_mech_name(SASL_LOGIN), "LOGIN");
     ck_assert_str_eq(sasl_mech_name(SASL_EXTERNAL), "EXTERNAL");
@@ -372,8 +369,7 @@ START_TEST(test_plain_cancel)
 }
 END_TEST
 
-static enum sasl_status
-plain_msg(const char *msg, size_t n)
+static enum sasl_status plain_msg(const char *msg, size_t n)
 {
     struct sasl s;
     const char *ch;
@@ -392,14 +388,14 @@ START_TEST(test_plain_nuls)
 {
     ck_assert_int_eq(PLAIN("\0u\0p"), SASL_COMPLETE);
     ck_assert_int_eq(PLAIN("z\0u\0p"), SASL_COMPLETE);
-    ck_assert_int_eq(PLAIN("up"), SASL_MALFORMED);         /* no NUL */
-    ck_assert_int_eq(PLAIN("u\0p"), SASL_MALFORMED);       /* one NUL */
-    ck_assert_int_eq(PLAIN("\0u\0p\0"), SASL_MALFORMED);   /* trailing NUL */
-    ck_assert_int_eq(PLAIN("\0u\0p\0q"), SASL_MALFORMED);  /* NUL in pass */
+    ck_assert_int_eq(PLAIN("up"), SASL_MALFORMED);        /* no NUL */
+    ck_assert_int_eq(PLAIN("u\0p"), SASL_MALFORMED);      /* one NUL */
+    ck_assert_int_eq(PLAIN("\0u\0p\0"), SASL_MALFORMED);  /* trailing NUL */
+    ck_assert_int_eq(PLAIN("\0u\0p\0q"), SASL_MALFORMED); /* NUL in pass */
     ck_assert_int_eq(PLAIN("\0\0u\0p"), SASL_MALFORMED);
-    ck_assert_int_eq(PLAIN("\0\0p"), SASL_MALFORMED);      /* empty authcid */
+    ck_assert_int_eq(PLAIN("\0\0p"), SASL_MALFORMED); /* empty authcid */
     ck_assert_int_eq(PLAIN("z\0\0p"), SASL_MALFORMED);
-    ck_assert_int_eq(PLAIN("\0u\0"), SASL_MALFORMED);      /* empty pass */
+    ck_assert_int_eq(PLAIN("\0u\0"), SASL_MALFORMED); /* empty pass */
     ck_assert_int_eq(PLAIN("z\0u\0"), SASL_MALFORMED);
     ck_assert_int_eq(PLAIN("\0\0"), SASL_MALFORMED);
     ck_assert_int_eq(PLAIN("\0"), SASL_MALFORMED);
@@ -413,7 +409,7 @@ START_TEST(test_plain_utf8)
                      SASL_COMPLETE);
     ck_assert_int_eq(PLAIN("\xff\0u\0p"), SASL_MALFORMED);
     ck_assert_int_eq(PLAIN("\0u\xc3\0p"), SASL_MALFORMED);
-    ck_assert_int_eq(PLAIN("\0u\0p\xe9"), SASL_MALFORMED);  /* Latin-1 */
+    ck_assert_int_eq(PLAIN("\0u\0p\xe9"), SASL_MALFORMED);    /* Latin-1 */
     ck_assert_int_eq(PLAIN("\0u\0\xc0\x80"), SASL_MALFORMED); /* overlong */
     ck_assert_int_eq(PLAIN("\0\xed\xa0\x80\0p"), SASL_MALFORMED);
 }
@@ -428,9 +424,9 @@ START_TEST(test_plain_lengths)
     /* Build "z..z NUL u..u NUL p..p" with the given lengths. */
     for (int round = 0; round < 7; round++) {
         static const size_t lens[7][3] = {
-            { 255, 255, 1023 }, /* all at the limit */
-            { 256, 1, 1 },      { 0, 256, 1 },   { 0, 1, 1024 },
-            { 0, 255, 1 },      { 255, 1, 1 },   { 0, 1, 1023 },
+            {255, 255, 1023}, /* all at the limit */
+            {256, 1, 1},      {0, 256, 1}, {0, 1, 1024},
+            {0, 255, 1},      {255, 1, 1}, {0, 1, 1023},
         };
         size_t zl = lens[round][0], cl = lens[round][1], pl = lens[round][2];
         size_t n = 0;
@@ -463,10 +459,10 @@ END_TEST
 START_TEST(test_plain_bad_base64)
 {
     static const char *const bad[] = {
-        "AHUAcA",      /* unpadded */
-        "AHUAcA==\r",  /* CR kept by mistake */
-        " AHUAcA==",   "AHUA cA=",  "AHUAcA=",  "AHUAcB==",  /* bits */
-        "AHUA-A==",    "=AAA",      "AHUAcA==AHUAcA==",
+        "AHUAcA",     /* unpadded */
+        "AHUAcA==\r", /* CR kept by mistake */
+        " AHUAcA==",  "AHUA cA=", "AHUAcA=",          "AHUAcB==", /* bits */
+        "AHUA-A==",   "=AAA",     "AHUAcA==AHUAcA==",
     };
     struct sasl s;
     const char *ch;
@@ -514,7 +510,7 @@ START_TEST(test_no_ir_only_first)
         ck_assert_int_eq(no_ir(&s, &ch), SASL_CHALLENGE);
         ck_assert_int_eq(no_ir(&s, &ch), SASL_MALFORMED);
         ck_assert_ptr_null(ch);
-        ck_assert_int_eq(feed(&s, "", &ch), SASL_MALFORMED);  /* done */
+        ck_assert_int_eq(feed(&s, "", &ch), SASL_MALFORMED); /* done */
     }
 }
 END_TEST
@@ -576,7 +572,7 @@ START_TEST(test_login_malformed)
     sasl_begin(&s, SASL_LOGIN);
     ck_assert_int_eq(feed(&s, B64("u"), &ch), SASL_CHALLENGE);
     ck_assert_int_eq(feed(&s, "", &ch), SASL_MALFORMED);
-    assert_no_secrets(&s);  /* the user name went too */
+    assert_no_secrets(&s); /* the user name went too */
     sasl_begin(&s, SASL_LOGIN);
     ck_assert_int_eq(feed(&s, B64("u"), &ch), SASL_CHALLENGE);
     ck_assert_int_eq(feed(&s, "=", &ch), SASL_MALFORMED);
@@ -672,14 +668,13 @@ START_TEST(test_external)
     ck_assert_str_eq(s.authzid, "");
     /* with an identity, both ways */
     sasl_begin(&s, SASL_EXTERNAL);
-    ck_assert_int_eq(feed(&s, B64("shared@example.org"), &ch),
-                     SASL_COMPLETE);
+    ck_assert_int_eq(feed(&s, B64("shared@example.org"), &ch), SASL_COMPLETE);
     ck_assert_str_eq(s.authzid, "shared@example.org");
     sasl_begin(&s, SASL_EXTERNAL);
     ck_assert_int_eq(no_ir(&s, &ch), SASL_CHALLENGE);
     ck_assert_int_eq(feed(&s, B64("b\xc3\xa4r"), &ch), SASL_COMPLETE);
     ck_assert_str_eq(s.authzid, "b\xc3\xa4r");
-    ck_assert_int_eq(feed(&s, "", &ch), SASL_MALFORMED);  /* done */
+    ck_assert_int_eq(feed(&s, "", &ch), SASL_MALFORMED); /* done */
 }
 END_TEST
 
@@ -733,7 +728,7 @@ START_TEST(test_wipe_zeroes_everything)
     const char *ch;
     size_t n = 0;
 
-    memset(&s, 0xa5, sizeof(s));  /* padding too */
+    memset(&s, 0xa5, sizeof(s)); /* padding too */
     memset(msg, 'z', 255);
     n = 255;
     msg[n++] = '\0';
@@ -773,8 +768,7 @@ START_TEST(test_begin_resets)
 }
 END_TEST
 
-static Suite *
-base64_suite(void)
+static Suite *base64_suite(void)
 {
     Suite *s = suite_create("base64");
     TCase *tc = tcase_create("base64");
@@ -794,8 +788,7 @@ base64_suite(void)
     return s;
 }
 
-static Suite *
-sasl_suite(void)
+static Suite *sasl_suite(void)
 {
     Suite *s = suite_create("sasl");
     TCase *tc = tcase_create("common");
@@ -835,8 +828,7 @@ sasl_suite(void)
     return s;
 }
 
-int
-main(void)
+int main(void)
 {
     SRunner *sr = srunner_create(base64_suite());
 

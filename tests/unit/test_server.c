@@ -75,8 +75,8 @@ static imapsrv_status check_password(void *ud, imapsrv_op *op,
                                      const imapsrv_auth_request *req)
 {
     struct host *h = ud;
-    bool ok = strcmp(req->authcid, "alice") == 0 &&
-              req->password_len == 6 && memcmp(req->password, "secret", 6) == 0;
+    bool ok = strcmp(req->authcid, "alice") == 0 && req->password_len == 6 &&
+              memcmp(req->password, "secret", 6) == 0;
     imapsrv_status st = ok ? IMAPSRV_OK : IMAPSRV_E_AUTHFAILED;
     if (!h->async)
         return st;
@@ -110,8 +110,7 @@ static imapsrv_config *base_config(int port)
     ck_assert_int_eq(imapsrv_config_set(cfg, "imap.port", p), IMAPSRV_OK);
     ck_assert_int_eq(imapsrv_config_set(cfg, "imap.address", "127.0.0.1"),
                      IMAPSRV_OK);
-    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.auth_fail_delay",
-                                        "300ms"),
+    ck_assert_int_eq(imapsrv_config_set(cfg, "limits.auth_fail_delay", "300ms"),
                      IMAPSRV_OK);
     return cfg;
 }
@@ -124,9 +123,8 @@ static void host_start(struct host *h, imapsrv_config *cfg,
     h->ms = memstore_new();
     ck_assert_ptr_nonnull(h->ms);
     memstore_hooks(h->ms, &h->store);
-    h->auth = (imapsrv_auth_hooks){.size = sizeof(h->auth),
-                                   .userdata = h,
-                                   .password = check_password};
+    h->auth = (imapsrv_auth_hooks){
+        .size = sizeof(h->auth), .userdata = h, .password = check_password};
     imapsrv_options o;
     imapsrv_options_init(&o);
     o.run_mode = mode;
@@ -222,8 +220,8 @@ static const char *client_line(struct client *c, char *out, size_t cap)
 }
 
 /* Read lines until one starts with `prefix`; return it. */
-static const char *client_until(struct client *c, const char *prefix,
-                                char *out, size_t cap)
+static const char *client_until(struct client *c, const char *prefix, char *out,
+                                size_t cap)
 {
     for (int i = 0; i < 200; i++) {
         client_line(c, out, cap);
@@ -263,15 +261,15 @@ static void login_flow(struct host *h, int port)
     ck_assert_ptr_nonnull(strstr(line, "AUTH=PLAIN"));
     client_send(&c, "a1 CAPABILITY\r\n");
     client_line(&c, line, sizeof(line));
-    ck_assert_msg(strncmp(line, "* CAPABILITY IMAP4rev1", 22) == 0, "%s",
-                  line);
+    ck_assert_msg(strncmp(line, "* CAPABILITY IMAP4rev1", 22) == 0, "%s", line);
     client_line(&c, line, sizeof(line));
     ck_assert_str_eq(line, "a1 OK CAPABILITY completed");
 
     uint64_t t0 = now_ms();
     client_send(&c, "a2 LOGIN alice wrong\r\n");
     client_line(&c, line, sizeof(line));
-    ck_assert_str_eq(line, "a2 NO [AUTHENTICATIONFAILED] Authentication failed");
+    ck_assert_str_eq(line,
+                     "a2 NO [AUTHENTICATIONFAILED] Authentication failed");
     ck_assert_uint_ge(now_ms() - t0, 290); /* the configured delay */
 
     /* Pipelined: the NOOP waits for the login's answer. */
@@ -376,7 +374,8 @@ START_TEST(authenticate_plain)
     client_line(&c, line, sizeof(line));
     client_send(&c, "p4 AUTHENTICATE PLAIN Ym9iAGFsaWNlAHNlY3JldA==\r\n");
     client_line(&c, line, sizeof(line));
-    ck_assert_str_eq(line, "p4 NO [AUTHORIZATIONFAILED] Authentication refused");
+    ck_assert_str_eq(line,
+                     "p4 NO [AUTHORIZATIONFAILED] Authentication refused");
     /* AUTH=LOGIN, two challenges. */
     client_send(&c, "p5 AUTHENTICATE LOGIN\r\n");
     client_line(&c, line, sizeof(line));
@@ -463,11 +462,10 @@ START_TEST(redirect_and_disabled_ports)
     snprintf(p, sizeof(p), "%d", rport);
     ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.port", p),
                      IMAPSRV_OK);
-    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.address",
-                                        "127.0.0.1"),
-                     IMAPSRV_OK);
-    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.status",
-                                        "redirect"),
+    ck_assert_int_eq(
+        imapsrv_config_set(cfg, "listener.old.address", "127.0.0.1"),
+        IMAPSRV_OK);
+    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.status", "redirect"),
                      IMAPSRV_OK);
     ck_assert_int_eq(imapsrv_config_set(cfg, "listener.old.redirect_message",
                                         "Use port 993 with TLS"),
@@ -542,8 +540,8 @@ static void make_cert(char *dir, size_t len, char *cert, char *key)
     sprintf(key, "%s/key.pem", dir);
     const char *names[] = {"localhost", "127.0.0.1", NULL};
     char err[256];
-    ck_assert_msg(imapsrv_tls_self_signed(cert, key, names, err,
-                                          sizeof(err)) == IMAPSRV_OK,
+    ck_assert_msg(imapsrv_tls_self_signed(cert, key, names, err, sizeof(err)) ==
+                      IMAPSRV_OK,
                   "%s", err);
 }
 
@@ -633,9 +631,9 @@ START_TEST(reload_moves_port)
     snprintf(kp, sizeof(kp), "%d", kport);
     ck_assert_int_eq(imapsrv_config_set(cfg, "listener.keep.port", kp),
                      IMAPSRV_OK);
-    ck_assert_int_eq(imapsrv_config_set(cfg, "listener.keep.address",
-                                        "127.0.0.1"),
-                     IMAPSRV_OK);
+    ck_assert_int_eq(
+        imapsrv_config_set(cfg, "listener.keep.address", "127.0.0.1"),
+        IMAPSRV_OK);
     host_start(&h, cfg, IMAPSRV_RUN_THREADS);
     struct client c, d;
     char line[4096];
@@ -709,8 +707,8 @@ START_TEST(bind_conflict_reported)
     ck_assert_int_eq(imapsrv_create(cfg, &o, &h.srv), IMAPSRV_OK);
     ck_assert_int_eq(imapsrv_start(h.srv), IMAPSRV_E_BIND);
     char want[64];
-    snprintf(want, sizeof(want), "port %d: cannot listen on 127.0.0.1:%d",
-             port, port);
+    snprintf(want, sizeof(want), "port %d: cannot listen on 127.0.0.1:%d", port,
+             port);
     ck_assert_msg(host_logged(&h, want), "log: %s", h.log);
     ck_assert(host_logged(&h, "Address already in use"));
     imapsrv_destroy(&h.srv);
@@ -845,11 +843,9 @@ START_TEST(tls_from_memory_and_sni)
     ck_assert_msg(strncmp(line, "* OK [CAPABILITY IMAP4rev1", 26) == 0, "%s",
                   line);
     ck_assert_ptr_null(strstr(line, "STARTTLS")); /* already TLS */
-    tls_greeting(tport, "mail.example.org", cn, sizeof(cn), line,
-                 sizeof(line));
+    tls_greeting(tport, "mail.example.org", cn, sizeof(cn), line, sizeof(line));
     ck_assert_str_eq(cn, "mail.example.org");
-    tls_greeting(tport, "imap.example.net", cn, sizeof(cn), line,
-                 sizeof(line));
+    tls_greeting(tport, "imap.example.net", cn, sizeof(cn), line, sizeof(line));
     ck_assert_str_eq(cn, "wild.example.net");
     tls_greeting(tport, "other.example.com", cn, sizeof(cn), line,
                  sizeof(line));

@@ -55,11 +55,11 @@ static void die(const char *what, int ret)
     exit(EXIT_FAILURE);
 }
 
-#define CHK(expr)                                                            \
-    do {                                                                     \
-        int chk_ret_ = (expr);                                               \
-        if (chk_ret_ < 0)                                                    \
-            die(#expr, chk_ret_);                                            \
+#define CHK(expr)                                                              \
+    do {                                                                       \
+        int chk_ret_ = (expr);                                                 \
+        if (chk_ret_ < 0)                                                      \
+            die(#expr, chk_ret_);                                              \
     } while (0)
 
 static void write_file(const char *path, const gnutls_datum_t *d)
@@ -105,9 +105,9 @@ static void make(struct material *m, const struct spec *s)
     CHK(gnutls_x509_crt_set_key(m->crt, m->key));
     CHK(gnutls_x509_crt_set_basic_constraints(m->crt, s->ca, -1));
     CHK(gnutls_x509_crt_set_key_usage(
-        m->crt, s->ca ? GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN
-                      : GNUTLS_KEY_DIGITAL_SIGNATURE |
-                            GNUTLS_KEY_KEY_ENCIPHERMENT));
+        m->crt,
+        s->ca ? GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN
+              : GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT));
     if (s->purpose)
         CHK(gnutls_x509_crt_set_key_purpose_oid(m->crt, s->purpose, 0));
     if (s->dns)
@@ -116,8 +116,8 @@ static void make(struct material *m, const struct spec *s)
             GNUTLS_FSAN_APPEND));
     if (s->email)
         CHK(gnutls_x509_crt_set_subject_alt_name(
-            m->crt, GNUTLS_SAN_RFC822NAME, s->email,
-            (unsigned)strlen(s->email), GNUTLS_FSAN_APPEND));
+            m->crt, GNUTLS_SAN_RFC822NAME, s->email, (unsigned)strlen(s->email),
+            GNUTLS_FSAN_APPEND));
     CHK(gnutls_x509_crt_get_key_id(m->crt, 0, id, &idlen));
     CHK(gnutls_x509_crt_set_subject_key_id(m->crt, id, idlen));
     CHK(gnutls_x509_crt_sign2(m->crt, s->issuer ? s->issuer->crt : m->crt,
@@ -165,50 +165,49 @@ static void setup_material(void)
         perror("mkdtemp");
         exit(EXIT_FAILURE);
     }
-    make(&P.ca, &(struct spec){"ca", "Test CA", NULL, NULL, NULL,
-                               GNUTLS_PK_ECDSA, true, -day, 10 * year, 1,
-                               NULL});
-    make(&P.ca2, &(struct spec){"ca2", "Other CA", NULL, NULL, NULL,
-                                GNUTLS_PK_ECDSA, true, -day, 10 * year, 1,
-                                NULL});
+    make(&P.ca,
+         &(struct spec){"ca", "Test CA", NULL, NULL, NULL, GNUTLS_PK_ECDSA,
+                        true, -day, 10 * year, 1, NULL});
+    make(&P.ca2,
+         &(struct spec){"ca2", "Other CA", NULL, NULL, NULL, GNUTLS_PK_ECDSA,
+                        true, -day, 10 * year, 1, NULL});
     make(&P.rsa, &(struct spec){"rsa", "rsa.test", "rsa.test", NULL,
-                                GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_RSA,
-                                false, -day, year, 2, &P.ca});
+                                GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_RSA, false,
+                                -day, year, 2, &P.ca});
     make(&P.ec, &(struct spec){"ec", "ec.test", "ec.test", NULL,
-                               GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_ECDSA,
-                               false, -day, year, 3, &P.ca});
-    make(&P.sni_a, &(struct spec){"sni_a", "a.example.org", "a.example.org",
-                                  NULL, GNUTLS_KP_TLS_WWW_SERVER,
-                                  GNUTLS_PK_ECDSA, false, -day, year, 4,
-                                  &P.ca});
-    make(&P.wild, &(struct spec){"wild", "*.wild.example.org",
-                                 "*.wild.example.org", NULL,
-                                 GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_ECDSA,
-                                 false, -day, year, 5, &P.ca});
+                               GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_ECDSA, false,
+                               -day, year, 3, &P.ca});
+    make(&P.sni_a,
+         &(struct spec){"sni_a", "a.example.org", "a.example.org", NULL,
+                        GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_ECDSA, false, -day,
+                        year, 4, &P.ca});
+    make(&P.wild,
+         &(struct spec){"wild", "*.wild.example.org", "*.wild.example.org",
+                        NULL, GNUTLS_KP_TLS_WWW_SERVER, GNUTLS_PK_ECDSA, false,
+                        -day, year, 5, &P.ca});
     make(&P.client[CL_OK],
          &(struct spec){"alice", "Alice", NULL, "alice@example.org",
-                        GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false,
-                        -day, year, 10, &P.ca});
+                        GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false, -day,
+                        year, 10, &P.ca});
     make(&P.client[CL_EXPIRED],
          &(struct spec){"old", "Old", NULL, "old@example.org",
                         GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false,
                         -3 * year, -2 * year, 11, &P.ca});
     make(&P.client[CL_REVOKED],
          &(struct spec){"mallory", "Mallory", NULL, NULL,
-                        GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false,
-                        -day, year, 12, &P.ca});
+                        GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false, -day,
+                        year, 12, &P.ca});
     make(&P.client[CL_OTHER],
          &(struct spec){"eve", "Eve", NULL, "eve@example.org",
-                        GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false,
-                        -day, year, 13, &P.ca2});
+                        GNUTLS_KP_TLS_WWW_CLIENT, GNUTLS_PK_ECDSA, false, -day,
+                        year, 13, &P.ca2});
 
     CHK(gnutls_x509_crl_init(&crl));
     CHK(gnutls_x509_crl_set_version(crl, 2));
     CHK(gnutls_x509_crl_set_this_update(crl, now - 60));
     CHK(gnutls_x509_crl_set_next_update(crl, now + 30 * day));
     CHK(gnutls_x509_crl_set_crt(crl, P.client[CL_REVOKED].crt, now - 60));
-    CHK(gnutls_x509_crl_sign2(crl, P.ca.crt, P.ca.key, GNUTLS_DIG_SHA256,
-                              0));
+    CHK(gnutls_x509_crl_sign2(crl, P.ca.crt, P.ca.key, GNUTLS_DIG_SHA256, 0));
     CHK(gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_PEM, &pem));
     snprintf(P.crl, sizeof P.crl, "%s/crl.pem", P.dir);
     write_file(P.crl, &pem);
@@ -217,8 +216,8 @@ static void setup_material(void)
 
     /* The ECDSA key again as encrypted PKCS#8 (like certtool --to-p8). */
     CHK(gnutls_x509_privkey_export2_pkcs8(P.ec.key, GNUTLS_X509_FMT_PEM,
-                                          "s3cret",
-                                          GNUTLS_PKCS_PBES2_AES_256, &pem));
+                                          "s3cret", GNUTLS_PKCS_PBES2_AES_256,
+                                          &pem));
     snprintf(P.p8, sizeof P.p8, "%s/ec_p8.key", P.dir);
     write_file(P.p8, &pem);
     gnutls_free(pem.data);
@@ -267,12 +266,12 @@ struct client {
     const char *prio; /* NULL: "NORMAL" */
     const char *sni;
     const char *alpn[2];
-    int cert;        /* index into P.client, or -1 */
-    bool bulk;       /* read BULK_LEN pattern bytes instead of GREETING */
-    bool abrupt;     /* close the socket right after the handshake */
-    bool key_update; /* TLS 1.3 KeyUpdate asking the server for one too */
-    bool reneg;      /* TLS 1.2 renegotiation after the greeting */
-    bool early;      /* KeyUpdate and command before reading anything */
+    int cert;              /* index into P.client, or -1 */
+    bool bulk;             /* read BULK_LEN pattern bytes instead of GREETING */
+    bool abrupt;           /* close the socket right after the handshake */
+    bool key_update;       /* TLS 1.3 KeyUpdate asking the server for one too */
+    bool reneg;            /* TLS 1.2 renegotiation after the greeting */
+    bool early;            /* KeyUpdate and command before reading anything */
     gnutls_datum_t resume; /* session data to resume with */
     /* results */
     int hs;
@@ -287,8 +286,8 @@ struct client {
 
 static int client_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca,
                           int nreqs, const gnutls_pk_algorithm_t *algos,
-                          int nalgos, gnutls_pcert_st **pcert,
-                          unsigned *npcert, gnutls_privkey_t *pkey)
+                          int nalgos, gnutls_pcert_st **pcert, unsigned *npcert,
+                          gnutls_privkey_t *pkey)
 {
     struct client *c = gnutls_session_get_ptr(s);
 
@@ -371,10 +370,9 @@ static void *client_main(void *arg)
         memcpy(c->peer.data, peers[0].data, peers[0].size);
         c->peer.size = peers[0].size;
     }
-    if (c->early &&
-        (gnutls_session_key_update(s, GNUTLS_KU_PEER) < 0 ||
-         gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
-             (ssize_t)strlen(COMMAND)))
+    if (c->early && (gnutls_session_key_update(s, GNUTLS_KU_PEER) < 0 ||
+                     gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
+                         (ssize_t)strlen(COMMAND)))
         goto out;
     if (c->abrupt) {
         /* EOF without close_notify; then wait for the server to close
@@ -395,8 +393,7 @@ static void *client_main(void *arg)
         c->data_ok = client_read(s, buf, strlen(GREETING)) &&
                      memcmp(buf, GREETING, strlen(GREETING)) == 0;
     }
-    if (c->key_update &&
-        gnutls_session_key_update(s, GNUTLS_KU_PEER) < 0)
+    if (c->key_update && gnutls_session_key_update(s, GNUTLS_KU_PEER) < 0)
         c->data_ok = false;
     if (c->reneg) {
         /* The server refuses by closing: this must fail. */
@@ -411,8 +408,7 @@ static void *client_main(void *arg)
     if (!c->early && gnutls_record_send(s, COMMAND, strlen(COMMAND)) !=
                          (ssize_t)strlen(COMMAND))
         c->data_ok = false;
-    if (!client_read(s, buf, strlen(BYE)) ||
-        memcmp(buf, BYE, strlen(BYE)) != 0)
+    if (!client_read(s, buf, strlen(BYE)) || memcmp(buf, BYE, strlen(BYE)) != 0)
         c->data_ok = false;
     /* A TLS 1.3 ticket came after the handshake, read with the data. */
     gnutls_session_get_data2(s, &c->session);
@@ -534,8 +530,7 @@ static void serve(struct tls_ctx *ctx, const struct server_opts *o,
         tls_ctx_unref(ctx); /* the connection keeps it alive */
     ck_assert_int_eq(pthread_create(&th, NULL, client_main, c), 0);
 
-    while ((res = tls_handshake(t)) == TLS_WANT_READ ||
-           res == TLS_WANT_WRITE)
+    while ((res = tls_handshake(t)) == TLS_WANT_READ || res == TLS_WANT_WRITE)
         wait_fd(sv[0], res == TLS_WANT_READ ? POLLIN : POLLOUT);
     r->hs = res;
     snprintf(r->err, sizeof r->err, "%s", tls_error(t));
@@ -561,8 +556,8 @@ static void serve(struct tls_ctx *ctx, const struct server_opts *o,
         send_all(t, sv[0], big, BULK_LEN, r);
         free(big);
     } else {
-        send_all(t, sv[0], (const unsigned char *)GREETING,
-                 strlen(GREETING), r);
+        send_all(t, sv[0], (const unsigned char *)GREETING, strlen(GREETING),
+                 r);
     }
     if (c->reneg) {
         ssize_t n;
@@ -575,8 +570,8 @@ static void serve(struct tls_ctx *ctx, const struct server_opts *o,
     /* Read the command 4 bytes at a time: the rest of the record waits
      * inside GnuTLS, invisible to poll(). */
     while (got < strlen(COMMAND)) {
-        ssize_t n = recv_some(t, sv[0], buf + got,
-                              got ? strlen(COMMAND) - got : 4);
+        ssize_t n =
+            recv_some(t, sv[0], buf + got, got ? strlen(COMMAND) - got : 4);
         ck_assert_int_gt(n, 0);
         if (!got)
             r->split_pending = tls_pending(t);
@@ -625,8 +620,7 @@ static void load_fails(const struct tls_options *o, const char *want1,
     ck_assert_ptr_null(ctx);
     ck_assert_msg(strstr(err, want1), "\"%s\" lacks \"%s\"", err, want1);
     if (want2)
-        ck_assert_msg(strstr(err, want2), "\"%s\" lacks \"%s\"", err,
-                      want2);
+        ck_assert_msg(strstr(err, want2), "\"%s\" lacks \"%s\"", err, want2);
 }
 
 static void check_basic(struct tls_ctx *ctx, const char *prio,
@@ -638,8 +632,8 @@ static void check_basic(struct tls_ctx *ctx, const char *prio,
     serve(ctx, &(struct server_opts){0}, &c, &r);
     ck_assert_msg(r.hs == TLS_DONE, "handshake: %s", r.err);
     ck_assert_int_eq(c.hs, 0);
-    ck_assert_msg(strncmp(r.desc, want_desc, strlen(want_desc)) == 0,
-                  "desc %s", r.desc);
+    ck_assert_msg(strncmp(r.desc, want_desc, strlen(want_desc)) == 0, "desc %s",
+                  r.desc);
     ck_assert(c.data_ok);
     ck_assert(r.eof);
     ck_assert_uint_eq(r.split_pending, strlen(COMMAND) - 4);
@@ -798,16 +792,16 @@ START_TEST(sni)
                              .key_file = P.wild.key_path};
     char err[512];
 
-    ck_assert_int_eq(tls_ctx_add_sni(ctx, "a.example.org", &a, err,
-                                     sizeof err), 0);
-    ck_assert_int_eq(tls_ctx_add_sni(ctx, "*.wild.example.org", &w, err,
-                                     sizeof err), 0);
-    ck_assert_int_eq(tls_ctx_add_sni(ctx, "x.example.org", &bad, err,
-                                     sizeof err), -1);
+    ck_assert_int_eq(tls_ctx_add_sni(ctx, "a.example.org", &a, err, sizeof err),
+                     0);
+    ck_assert_int_eq(
+        tls_ctx_add_sni(ctx, "*.wild.example.org", &w, err, sizeof err), 0);
+    ck_assert_int_eq(
+        tls_ctx_add_sni(ctx, "x.example.org", &bad, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "tls.sni[x.example.org].cert") &&
-                  strstr(err, P.missing), "%s", err);
-    ck_assert_int_eq(tls_ctx_add_sni(ctx, "a.*.org", &a, err, sizeof err),
-                     -1);
+                      strstr(err, P.missing),
+                  "%s", err);
+    ck_assert_int_eq(tls_ctx_add_sni(ctx, "a.*.org", &a, err, sizeof err), -1);
     ck_assert_int_eq(tls_ctx_add_sni(ctx, "", &a, err, sizeof err), -1);
 
     check_sni(ctx, "a.example.org", &P.sni_a);
@@ -823,26 +817,24 @@ END_TEST
 
 START_TEST(load_errors)
 {
-    struct tls_options o = {.main = {.cert_file = P.missing,
-                                     .key_file = P.ec.key_path}};
+    struct tls_options o = {
+        .main = {.cert_file = P.missing, .key_file = P.ec.key_path}};
 
     load_fails(&o, "tls.cert ", P.missing);
-    o.main = (struct tls_source){.cert_file = P.ec.crt_path,
-                                 .key_file = P.missing};
+    o.main =
+        (struct tls_source){.cert_file = P.ec.crt_path, .key_file = P.missing};
     load_fails(&o, "tls.key ", "No such file or directory");
-    o.main = (struct tls_source){.cert_file = P.bad,
-                                 .key_file = P.ec.key_path};
+    o.main = (struct tls_source){.cert_file = P.bad, .key_file = P.ec.key_path};
     load_fails(&o, "tls.cert ", P.bad);
-    o.main = (struct tls_source){.cert_file = P.ec.crt_path,
-                                 .key_file = P.bad};
+    o.main = (struct tls_source){.cert_file = P.ec.crt_path, .key_file = P.bad};
     load_fails(&o, "tls.key ", P.bad);
     /* Certificate and key that do not belong together. */
     o.main = (struct tls_source){.cert_file = P.rsa.crt_path,
                                  .key_file = P.ec.key_path};
     load_fails(&o, "tls.key ", "does not match tls.cert");
     /* Encrypted PKCS#8: wrong password, no password, right password. */
-    o.main = (struct tls_source){.cert_file = P.ec.crt_path,
-                                 .key_file = P.p8, .key_password = "nope"};
+    o.main = (struct tls_source){
+        .cert_file = P.ec.crt_path, .key_file = P.p8, .key_password = "nope"};
     load_fails(&o, P.p8, "wrong tls.key_password");
     o.main.key_password = NULL;
     load_fails(&o, "tls.key ", "tls.key_password is not set");
@@ -986,8 +978,8 @@ START_TEST(client_certs)
         struct client first = {.cert = CL_OK, .prio = prio};
         serve(ctx, &(struct server_opts){.request_cert = true}, &first, &r);
         ck_assert_int_eq(r.cert, TLS_CERT_VALID);
-        c = (struct client){.cert = CL_OK, .prio = prio,
-                            .resume = first.session};
+        c = (struct client){
+            .cert = CL_OK, .prio = prio, .resume = first.session};
         serve(ctx, &(struct server_opts){.request_cert = true}, &c, &r);
         ck_assert(r.resumed);
         ck_assert_msg(r.cert == TLS_CERT_VALID, "v%d: %d %s", v, r.cert,
@@ -998,8 +990,7 @@ START_TEST(client_certs)
     }
 
     /* TLS 1.2 as well. */
-    c = (struct client){.cert = CL_OK,
-                        .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
+    c = (struct client){.cert = CL_OK, .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
     serve(ctx, &(struct server_opts){.request_cert = true}, &c, &r);
     ck_assert_int_eq(r.cert, TLS_CERT_VALID);
     client_free(&c);
@@ -1010,8 +1001,8 @@ START_TEST(client_certs)
     struct tls_source a = {.cert_file = P.sni_a.crt_path,
                            .key_file = P.sni_a.key_path};
     char err[512];
-    ck_assert_int_eq(tls_ctx_add_sni(ctx, "a.example.org", &a, err,
-                                     sizeof err), 0);
+    ck_assert_int_eq(tls_ctx_add_sni(ctx, "a.example.org", &a, err, sizeof err),
+                     0);
     c = (struct client){.cert = CL_OK, .sni = "a.example.org"};
     serve(ctx, &(struct server_opts){.request_cert = true}, &c, &r);
     ck_assert_int_eq(r.cert, TLS_CERT_VALID);
@@ -1040,8 +1031,8 @@ START_TEST(send_small_buffer)
     ck_assert(r.eof);
     client_free(&c);
 
-    c = (struct client){.cert = -1, .bulk = true,
-                        .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
+    c = (struct client){
+        .cert = -1, .bulk = true, .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
     serve(ctx, &(struct server_opts){.sndbuf = 4096}, &c, &r);
     ck_assert(c.data_ok);
     ck_assert_uint_gt(r.eagain, 0);
@@ -1070,7 +1061,8 @@ END_TEST
 START_TEST(key_update_and_renegotiation)
 {
     struct tls_ctx *ctx = ctx_with(&P.ec, NULL, NULL);
-    struct client c = {.cert = -1, .key_update = true,
+    struct client c = {.cert = -1,
+                       .key_update = true,
                        .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3"};
     struct served r;
 
@@ -1083,8 +1075,8 @@ START_TEST(key_update_and_renegotiation)
     client_free(&c);
 
     /* A TLS 1.2 client asking to renegotiate is cut off. */
-    c = (struct client){.cert = -1, .reneg = true,
-                        .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
+    c = (struct client){
+        .cert = -1, .reneg = true, .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2"};
     serve(ctx, &(struct server_opts){0}, &c, &r);
     ck_assert_int_eq(r.hs, TLS_DONE);
     ck_assert_int_eq(r.reneg_errno, EPROTO);
@@ -1100,7 +1092,9 @@ END_TEST
 START_TEST(key_update_while_send_pending)
 {
     struct tls_ctx *ctx = ctx_with(&P.ec, NULL, NULL);
-    struct client c = {.cert = -1, .bulk = true, .early = true,
+    struct client c = {.cert = -1,
+                       .bulk = true,
+                       .early = true,
                        .prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3"};
     struct served r;
     int sv[2], sndbuf = 4096;
@@ -1121,8 +1115,7 @@ START_TEST(key_update_while_send_pending)
     c.fd = sv[1];
     t = tls_conn_new(ctx, sv[0], false);
     ck_assert_int_eq(pthread_create(&th, NULL, client_main, &c), 0);
-    while ((res = tls_handshake(t)) == TLS_WANT_READ ||
-           res == TLS_WANT_WRITE)
+    while ((res = tls_handshake(t)) == TLS_WANT_READ || res == TLS_WANT_WRITE)
         wait_fd(sv[0], res == TLS_WANT_READ ? POLLIN : POLLOUT);
     ck_assert_int_eq(res, TLS_DONE);
     /* Fill the socket until a record is stuck. */
@@ -1209,8 +1202,9 @@ START_TEST(self_signed)
 
     snprintf(crt, sizeof crt, "%s/ss.crt", P.dir);
     snprintf(key, sizeof key, "%s/ss.key", P.dir);
-    ck_assert_msg(tls_make_self_signed(crt, key, dns, ips, err, sizeof err)
-                  == 0, "%s", err);
+    ck_assert_msg(tls_make_self_signed(crt, key, dns, ips, err, sizeof err) ==
+                      0,
+                  "%s", err);
     ck_assert_int_eq(stat(key, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0600);
 
@@ -1223,8 +1217,8 @@ START_TEST(self_signed)
     serve(ctx, &(struct server_opts){0}, &c, &r);
     ck_assert_int_eq(r.hs, TLS_DONE);
     ck_assert_int_eq(gnutls_x509_crt_init(&peer), 0);
-    ck_assert_int_eq(gnutls_x509_crt_import(peer, &c.peer,
-                                            GNUTLS_X509_FMT_DER), 0);
+    ck_assert_int_eq(gnutls_x509_crt_import(peer, &c.peer, GNUTLS_X509_FMT_DER),
+                     0);
     ck_assert_int_eq(gnutls_x509_crt_get_dn_by_oid(
                          peer, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cnlen),
                      0);
@@ -1246,12 +1240,11 @@ START_TEST(self_signed)
 
     /* Errors name the file and the reason. */
     snprintf(bad, sizeof bad, "%s/no/such/dir/ss.key", P.dir);
-    ck_assert_int_eq(tls_make_self_signed(crt, bad, dns, ips, err,
-                                          sizeof err), -1);
-    ck_assert_msg(strstr(err, bad) && strstr(err, "No such file"), "%s",
-                  err);
-    ck_assert_int_eq(tls_make_self_signed(crt, key, dns, badips, err,
-                                          sizeof err), -1);
+    ck_assert_int_eq(tls_make_self_signed(crt, bad, dns, ips, err, sizeof err),
+                     -1);
+    ck_assert_msg(strstr(err, bad) && strstr(err, "No such file"), "%s", err);
+    ck_assert_int_eq(
+        tls_make_self_signed(crt, key, dns, badips, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "300.1.1.1"), "%s", err);
     unlink(crt);
     unlink(key);

@@ -9,8 +9,8 @@
 #include "imapsrvd/users.h"
 
 /* "secret", hashed by `openssl passwd -6 -salt Zq3xW9pL secret`. */
-#define SHA512_SECRET                                                        \
-    "$6$Zq3xW9pL$/YDNiodLrxX5Xc9997km9kStHvP.nnht4ol0Latw.TQXHkIp9aekViX8kQj" \
+#define SHA512_SECRET                                                          \
+    "$6$Zq3xW9pL$/YDNiodLrxX5Xc9997km9kStHvP.nnht4ol0Latw.TQXHkIp9aekViX8kQj"  \
     "PVDsBIf/eZYjxVWk7wNbdOiaxh."
 
 struct errs {
@@ -187,9 +187,8 @@ START_TEST(test_nul_and_long_name)
     users_free(&U);
     U = users_new();
     memset(&E, 0, sizeof E);
-    ck_assert_uint_eq(users_parse(U, "users", text, sizeof text - 1,
-                                  on_error, &E),
-                      1);
+    ck_assert_uint_eq(
+        users_parse(U, "users", text, sizeof text - 1, on_error, &E), 1);
     ck_assert_ptr_nonnull(strstr(E.out, "users:1: NUL byte in line"));
     ck_assert(ok("b", "z"));
     memset(longname, 'n', 256);

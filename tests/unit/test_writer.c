@@ -10,8 +10,7 @@
 /* Compare the pending bytes with a string literal (NULs allowed). */
 #define EXPECT(w, lit) expect_bytes((w), (lit), sizeof(lit) - 1)
 
-static void
-expect_bytes(const struct wbuf *w, const char *exp, size_t n)
+static void expect_bytes(const struct wbuf *w, const char *exp, size_t n)
 {
     size_t len;
     const char *p = wbuf_pending(w, &len);
@@ -26,12 +25,11 @@ expect_bytes(const struct wbuf *w, const char *exp, size_t n)
 typedef void put_fn(struct wbuf *, const char *, size_t, unsigned);
 
 /* Write s with fn into a fresh buffer and compare. */
-#define FORM(fn, s, flags, lit) \
+#define FORM(fn, s, flags, lit)                                                \
     form_check((fn), (s), sizeof(s) - 1, (flags), (lit), sizeof(lit) - 1)
 
-static void
-form_check(put_fn *fn, const char *s, size_t n, unsigned flags,
-           const char *exp, size_t exp_len)
+static void form_check(put_fn *fn, const char *s, size_t n, unsigned flags,
+                       const char *exp, size_t exp_len)
 {
     struct wbuf w;
 
@@ -56,10 +54,10 @@ START_TEST(test_init_empty)
     ck_assert_ptr_null(wbuf_pending(&w, &len));
     ck_assert_uint_eq(len, 0);
     wbuf_consume(&w, 0);
-    wbuf_consume(&w, 5);  /* more than pending on an empty buffer */
+    wbuf_consume(&w, 5); /* more than pending on an empty buffer */
     ck_assert_ptr_null(w.data);
     wbuf_free(&w);
-    wbuf_free(&w);  /* twice is harmless */
+    wbuf_free(&w); /* twice is harmless */
 }
 END_TEST
 
@@ -187,7 +185,7 @@ START_TEST(test_consume_sequence)
     ck_assert_ptr_null(wbuf_pending(&w, &len));
     /* and usable again */
     wbuf_puts(&w, "xyz");
-    wbuf_consume(&w, 100);  /* clamps */
+    wbuf_consume(&w, 100); /* clamps */
     ck_assert_ptr_null(w.data);
     EXPECT(&w, "");
     wbuf_free(&w);
@@ -242,7 +240,7 @@ START_TEST(test_interleaved_send)
         memcpy(sent + nsent, p, take);
         nsent += take;
         wbuf_consume(&w, take);
-        ck_assert_uint_le(w.cap, 4096);  /* bounded by the backlog */
+        ck_assert_uint_le(w.cap, 4096); /* bounded by the backlog */
     }
     size_t len;
     const char *p = wbuf_pending(&w, &len);
@@ -271,7 +269,7 @@ START_TEST(test_compact_when_worth_it)
     ck_assert_uint_eq(w.cap, 256);
     char *before = w.data;
     wbuf_consume(&w, 150);
-    ck_assert_uint_eq(w.off, 150);  /* consume alone moves nothing */
+    ck_assert_uint_eq(w.off, 150); /* consume alone moves nothing */
     /* 50 pending + 100 new fit in 256 and 150 consumed >= 50 moved */
     wbuf_put(&w, b, sizeof(b));
     ck_assert_ptr_eq(w.data, before);
@@ -316,7 +314,7 @@ START_TEST(test_oom_sticky)
 
     wbuf_init(&w);
     wbuf_puts(&w, "A1 OK");
-    wbuf_put(&w, "x", SIZE_MAX);  /* cannot be allocated */
+    wbuf_put(&w, "x", SIZE_MAX); /* cannot be allocated */
     ck_assert(w.oom);
     EXPECT(&w, "A1 OK");
     wbuf_puts(&w, "more");
@@ -331,7 +329,7 @@ START_TEST(test_oom_sticky)
     wbuf_text(&w, "x", 1);
     EXPECT(&w, "A1 OK");
     wbuf_consume(&w, 5);
-    ck_assert(w.oom);  /* still: the session is closing */
+    ck_assert(w.oom); /* still: the session is closing */
     wbuf_puts(&w, "z");
     EXPECT(&w, "");
     wbuf_free(&w);
@@ -361,7 +359,7 @@ END_TEST
 START_TEST(test_astring_atom)
 {
     FORM(wbuf_astring, "INBOX", 0, "INBOX");
-    FORM(wbuf_astring, "a]b", 0, "a]b");  /* resp-specials is ASTRING-CHAR */
+    FORM(wbuf_astring, "a]b", 0, "a]b"); /* resp-specials is ASTRING-CHAR */
     FORM(wbuf_astring, "]", 0, "]");
     FORM(wbuf_astring, "foo+bar/baz.x~y&z-", 0, "foo+bar/baz.x~y&z-");
     FORM(wbuf_astring, "NILS", 0, "NILS");
@@ -375,7 +373,7 @@ START_TEST(test_astring_every_char)
 {
     /* Each printable ASCII byte alone: atom exactly for ASTRING-CHAR. */
     for (int c = 0x21; c < 0x7f; c++) {
-        char s[1] = { (char)c };
+        char s[1] = {(char)c};
         struct wbuf w;
         size_t len;
 
@@ -444,7 +442,7 @@ START_TEST(test_literal_forms)
     FORM(wbuf_astring, "a\nb", 0, "{3}\r\na\nb");
     FORM(wbuf_astring, "a\0b", 0, "{3}\r\na\0b");
     FORM(wbuf_astring, "\r\n", WSTR_UTF8, "{2}\r\n\r\n");
-    FORM(wbuf_astring, "\"\r", 0, "{2}\r\n\"\r");  /* no escaping */
+    FORM(wbuf_astring, "\"\r", 0, "{2}\r\n\"\r"); /* no escaping */
     FORM(wbuf_string, "x\n", 0, "{2}\r\nx\n");
     FORM(wbuf_nstring, "\0", 0, "{1}\r\n\0");
 
@@ -461,17 +459,25 @@ END_TEST
 START_TEST(test_eight_bit)
 {
     /* "Grüße" in UTF-8 */
-    FORM(wbuf_astring, "Gr\xc3\xbc\xc3\x9f" "e", 0,
-         "{7}\r\nGr\xc3\xbc\xc3\x9f" "e");
-    FORM(wbuf_astring, "Gr\xc3\xbc\xc3\x9f" "e", WSTR_UTF8,
-         "\"Gr\xc3\xbc\xc3\x9f" "e\"");
+    FORM(wbuf_astring,
+         "Gr\xc3\xbc\xc3\x9f"
+         "e",
+         0,
+         "{7}\r\nGr\xc3\xbc\xc3\x9f"
+         "e");
+    FORM(wbuf_astring,
+         "Gr\xc3\xbc\xc3\x9f"
+         "e",
+         WSTR_UTF8,
+         "\"Gr\xc3\xbc\xc3\x9f"
+         "e\"");
     FORM(wbuf_string, "\xe2\x82\xac", WSTR_UTF8, "\"\xe2\x82\xac\"");
     FORM(wbuf_string, "\xe2\x82\xac", 0, "{3}\r\n\xe2\x82\xac");
     FORM(wbuf_astring, "\xf0\x9f\x98\x80 \"q\"", WSTR_UTF8,
          "\"\xf0\x9f\x98\x80 \\\"q\\\"\"");
     /* invalid UTF-8 stays a literal even with the flag */
     FORM(wbuf_astring, "\xff", WSTR_UTF8, "{1}\r\n\xff");
-    FORM(wbuf_astring, "a\xc3", WSTR_UTF8, "{2}\r\na\xc3");      /* truncated */
+    FORM(wbuf_astring, "a\xc3", WSTR_UTF8, "{2}\r\na\xc3"); /* truncated */
     FORM(wbuf_astring, "\xc0\xaf", WSTR_UTF8, "{2}\r\n\xc0\xaf"); /* overlong */
     /* surrogate, then above U+10FFFF */
     FORM(wbuf_astring, "\xed\xa0\x80", WSTR_UTF8, "{3}\r\n\xed\xa0\x80");
@@ -565,13 +571,13 @@ END_TEST
 
 /* ---- resp-text ---- */
 
-#define TEXT(s, lit)                                                       \
-    do {                                                                   \
-        struct wbuf w_;                                                    \
-        wbuf_init(&w_);                                                    \
-        wbuf_text(&w_, (s), sizeof(s) - 1);                                \
-        EXPECT(&w_, lit);                                                  \
-        wbuf_free(&w_);                                                    \
+#define TEXT(s, lit)                                                           \
+    do {                                                                       \
+        struct wbuf w_;                                                        \
+        wbuf_init(&w_);                                                        \
+        wbuf_text(&w_, (s), sizeof(s) - 1);                                    \
+        EXPECT(&w_, lit);                                                      \
+        wbuf_free(&w_);                                                        \
     } while (0)
 
 START_TEST(test_text_sanitise)
@@ -596,7 +602,7 @@ START_TEST(test_text_sanitise)
     struct wbuf w;
     size_t len;
     wbuf_init(&w);
-    wbuf_text(&w, all + 1, 94);  /* skip the "[" check: starts at '!' */
+    wbuf_text(&w, all + 1, 94); /* skip the "[" check: starts at '!' */
     const char *p = wbuf_pending(&w, &len);
     ck_assert_uint_eq(len, 94);
     ck_assert_mem_eq(p, all + 1, 94);
@@ -617,8 +623,7 @@ START_TEST(test_text_after_other_output)
 }
 END_TEST
 
-static Suite *
-writer_suite(void)
+static Suite *writer_suite(void)
 {
     Suite *s = suite_create("writer");
     TCase *tc = tcase_create("buffer");
@@ -655,8 +660,7 @@ writer_suite(void)
     return s;
 }
 
-int
-main(void)
+int main(void)
 {
     SRunner *sr = srunner_create(writer_suite());
 
