@@ -232,6 +232,7 @@ typedef struct imapsrv_cert_request {
     const char *subject_dn;
     const char *common_name;
     const char *email;   /* first e-mail address in subjectAltName, or "" */
+    const char *user;    /* the name tls.client_cert_user picks, or "" */
     const char *authzid; /* identity the client asks for, or "" */
     const char *listener;
     const char *remote_addr;
@@ -247,8 +248,9 @@ typedef struct imapsrv_auth_hooks {
     imapsrv_status (*password)(void *userdata, imapsrv_op *op,
                                const imapsrv_auth_request *req);
     /* Optional: map a verified client certificate to a user, named with
-     * imapsrv_auth_set_user() or imapsrv_auth_done().  Without it the user
-     * is the certificate's e-mail address, else its CN. */
+     * imapsrv_auth_set_user() or imapsrv_auth_done() (OK without a name:
+     * req->user).  Without the hook the user is req->user: the field that
+     * tls.client_cert_user picks (default: e-mail address, else CN). */
     imapsrv_status (*certificate)(void *userdata, imapsrv_op *op,
                                   const imapsrv_cert_request *req);
 } imapsrv_auth_hooks;

@@ -437,7 +437,7 @@ static imapsrv_status auth_certificate(void *ud, imapsrv_op *op,
                                        const imapsrv_cert_request *req)
 {
     struct auth *a = ud;
-    const char *name = req->email[0] ? req->email : req->common_name;
+    const char *name = req->user; /* as tls.client_cert_user picks it */
     struct users_ref *r = users_acquire(a);
     bool known = users_exists(r->users, name);
 

@@ -59,6 +59,7 @@ enum cfg_type {
     CFG_SIZE,     /* size_t, bytes */
     CFG_STATUS,   /* imapsrv_port_status */
     CFG_TLSMODE,  /* imapsrv_tls_mode */
+    CFG_CERTUSER, /* enum cfg_cert_user */
     CFG_LINE,     /* char *: one protocol line */
     CFG_ADDRESS,  /* char *: normalised address list, NULL = all */
     CFG_PATH,     /* char *: file name, NULL = unset */
@@ -124,6 +125,8 @@ static const struct cfg_key cfg_keys[] = {
     {"tls.ca", CFG_PATH, CFG_G(tls_ca), 0, CFG_PATH_MAX, "", 0},
     {"tls.crl", CFG_PATH, CFG_G(tls_crl), 0, CFG_PATH_MAX, "", 0},
     {"tls.priority", CFG_TEXT, CFG_G(tls_priority), 0, CFG_TEXT_MAX, "", 0},
+    {"tls.client_cert_user", CFG_CERTUSER, CFG_G(tls_cert_user), 0, 0,
+     "email_or_cn", 0},
     {"access.allow", CFG_LIST, CFG_G(access_allow), 0, CFG_ENTRY_MAX, "", 0},
     {"access.deny", CFG_LIST, CFG_G(access_deny), 0, CFG_ENTRY_MAX, "", 0},
     {"sites.enabled", CFG_BOOL, CFG_G(sites_enabled), 0, 0, "no", 0},
@@ -366,6 +369,8 @@ static const char *const cfg_status_words[] = {"enabled", "disabled",
                                                "redirect", NULL};
 static const char *const cfg_tls_words[] = {"starttls", "implicit", "none",
                                             NULL};
+static const char *const cfg_certuser_words[] = {"email_or_cn", "email", "cn",
+                                                 NULL};
 
 static int cfg_word(const char *v, const char *const *words)
 {
@@ -513,7 +518,9 @@ static void cfg_expect_sizev(const struct cfg_key *k, char *buf, size_t len)
 
 static const char *const *cfg_enum_words(const struct cfg_key *k)
 {
-    return k->type == CFG_STATUS ? cfg_status_words : cfg_tls_words;
+    return k->type == CFG_STATUS    ? cfg_status_words
+           : k->type == CFG_TLSMODE ? cfg_tls_words
+                                    : cfg_certuser_words;
 }
 
 static imapsrv_status cfg_parse_enum(const struct cfg_key *k, const char *v,
@@ -824,6 +831,7 @@ static const struct cfg_type_ops cfg_types[] = {
     [CFG_SIZE] = {cfg_parse_sizev, cfg_format_sizev, cfg_expect_sizev},
     [CFG_STATUS] = {cfg_parse_enum, cfg_format_enum, cfg_expect_enum},
     [CFG_TLSMODE] = {cfg_parse_enum, cfg_format_enum, cfg_expect_enum},
+    [CFG_CERTUSER] = {cfg_parse_enum, cfg_format_enum, cfg_expect_enum},
     [CFG_LINE] = {cfg_parse_line, cfg_format_str, cfg_expect_line},
     [CFG_ADDRESS] = {cfg_parse_address, cfg_format_str, cfg_expect_address},
     [CFG_PATH] = {cfg_parse_text, cfg_format_str, cfg_expect_text},
@@ -1179,6 +1187,7 @@ imapsrv_status imapsrv_config_clone(const imapsrv_config *cfg,
         return IMAPSRV_E_NOMEM;
     c->limits = cfg->limits;
     c->sites_enabled = cfg->sites_enabled;
+    c->tls_cert_user = cfg->tls_cert_user;
     if (cfg->listener_count &&
         !(c->listeners = calloc(cfg->listener_count, sizeof *c->listeners)))
         st = IMAPSRV_E_NOMEM;

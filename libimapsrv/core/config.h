@@ -40,6 +40,12 @@ struct cfg_sni { /* a certificate for one SNI host name */
     char *host, *cert, *key;
 };
 
+enum cfg_cert_user { /* which certificate field names the user */
+    CFG_CERT_EMAIL_OR_CN = 0,
+    CFG_CERT_EMAIL = 1,
+    CFG_CERT_CN = 2,
+};
+
 struct imapsrv_config {
     struct cfg_listener *listeners;
     size_t listener_count;
@@ -47,6 +53,7 @@ struct imapsrv_config {
 
     char *tls_cert, *tls_key, *tls_key_password, *tls_ca, *tls_crl;
     char *tls_priority; /* NULL = the library's default (TLS 1.2 and 1.3) */
+    int tls_cert_user; /* enum cfg_cert_user: the default EXTERNAL user */
     struct cfg_blob tls_cert_pem, tls_key_pem; /* instead of the files */
     struct cfg_sni *sni;
     size_t sni_count;

@@ -170,7 +170,11 @@ static void external_start(struct session *s, const char *authzid)
     const struct tls_cert_info *ci = s->cert;
     const char *who = "";
     if (s->cert_status == TLS_CERT_VALID)
-        who = ci->email[0] ? ci->email : ci->common_name;
+        switch (s->pol->cfg->tls_cert_user) {
+        case CFG_CERT_EMAIL: who = ci->email; break;
+        case CFG_CERT_CN: who = ci->common_name; break;
+        default: who = ci->email[0] ? ci->email : ci->common_name;
+        }
     struct imapsrv_op *op = auth_op(s, "EXTERNAL", authzid, who, "", 0);
     if (!op)
         return;
@@ -192,13 +196,14 @@ static void external_start(struct session *s, const char *authzid)
         op_started(op, IMAPSRV_OK);
         return;
     }
-    op->cert_req = (imapsrv_cert_request){
-        /* authcid: for the log */
-        .subject_dn = ci->subject_dn, .common_name = ci->common_name,
-        .email = ci->email,           .authzid = op->req.authzid,
-        .listener = s->lst->name,     .remote_addr = s->conn->peer,
-        .local_addr = s->conn->local,
-    };
+    op->cert_req.subject_dn = ci->subject_dn;
+    op->cert_req.common_name = ci->common_name;
+    op->cert_req.email = ci->email;
+    op->cert_req.user = op->req.authcid;
+    op->cert_req.authzid = op->req.authzid;
+    op->cert_req.listener = s->lst->name;
+    op->cert_req.remote_addr = s->conn->peer;
+    op->cert_req.local_addr = s->conn->local;
     /* The hook names the user; an OK naming no one keeps the default
      * mapping. */
     op_started(

@@ -142,6 +142,29 @@ class CertBase(T.DaemonTestCase):
 
 # ------------------------------------------------------------ EXTERNAL
 
+
+class MappingByCN(CertBase):
+    """tls.client_cert_user = cn: the CN names the user even when the
+    certificate has an e-mail address."""
+
+    def setUp(self):
+        self.start(imaps={"auth.password": "yes", "auth.client_cert": "yes"},
+                   **{"tls.client_cert_user": "cn"})
+
+    def test_cn_picked_over_email(self):
+        off = self.d.log_offset()
+        c = self.connect("both")  # CN bob, e-mail alice@example.com
+        c.greeting()
+        t, _took = self.external(c)
+        self.assertRegex(t, rb"^x1 OK ")
+        self.assertEqual(self.logged_in_as(off), ["bob"], self.d.log()[off:])
+
+    def test_cn_not_a_user_is_refused(self):
+        c = self.connect("alice")  # CN "Alice Example": no such user
+        c.greeting()
+        t, took = self.external(c)
+        self.assertAuthFailed(t, took)
+
 class External(CertBase):
     def setUp(self):
         self.start(imaps={"auth.password": "yes", "auth.client_cert": "yes"})
