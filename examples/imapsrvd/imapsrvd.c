@@ -300,8 +300,13 @@ static void demo_certificate(struct loader *ld)
 {
     static const char *const names[] = {"localhost", "127.0.0.1", "::1", NULL};
     const char *cert = DEMO_DIR "/cert.pem", *key = DEMO_DIR "/key.pem";
-    char err[256];
+    char err[256], cur[64];
 
+    /* Only while the demo files are the ones in use (-o may name others). */
+    if (imapsrv_config_get(ld->s->cfg, "tls.cert", cur, sizeof cur) !=
+            IMAPSRV_OK ||
+        strcmp(cur, cert) != 0)
+        return;
     if (access(cert, R_OK) == 0 && access(key, R_OK) == 0)
         return;
     if (mkdir(DEMO_DIR, 0700) != 0 && errno != EEXIST) {
@@ -345,7 +350,6 @@ static void load_settings(struct loader *ld, const struct cmdline *cl)
         };
         for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
             apply(ld, "built-in default", builtin[i][0], builtin[i][1]);
-        demo_certificate(ld);
     }
     for (size_t i = 0; i < cl->noverrides; i++) {
         char where[32], *copy = strdup(cl->overrides[i]), *key, *value;
@@ -359,6 +363,8 @@ static void load_settings(struct loader *ld, const struct cmdline *cl)
             apply(ld, where, key, value);
         free(copy);
     }
+    if (!cl->conf)
+        demo_certificate(ld);
     load_users(ld, cl->conf == NULL);
     imapsrv_config_check(s->cfg);
     for (size_t i = 0; i < imapsrv_config_problem_count(s->cfg); i++) {
