@@ -32,16 +32,7 @@ static size_t tokenize(const char *s, struct tok *t)
             continue;
         }
         if (c == '(') { /* comment, nested: skipped */
-            int depth = 0;
-            do {
-                if (*s == '\\' && s[1] != '\0')
-                    s++;
-                else if (*s == '(')
-                    depth++;
-                else if (*s == ')')
-                    depth--;
-                s++;
-            } while (*s != '\0' && depth > 0);
+            s = mime_skip_comment(s);
             ws = true;
             continue;
         }

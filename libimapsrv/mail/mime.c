@@ -93,6 +93,21 @@ struct pctx {
 
 /* ---- RFC 2045 value syntax ------------------------------------------- */
 
+const char *mime_skip_comment(const char *s)
+{
+    int depth = 0;
+    do {
+        if (*s == '\\' && s[1] != '\0')
+            s++;
+        else if (*s == '(')
+            depth++;
+        else if (*s == ')')
+            depth--;
+        s++;
+    } while (*s != '\0' && depth > 0);
+    return s;
+}
+
 static const char *skip_cfws(const char *s)
 {
     for (;;) {
@@ -100,16 +115,7 @@ static const char *skip_cfws(const char *s)
             s++;
         if (*s != '(')
             return s;
-        int depth = 0;
-        do {
-            if (*s == '\\' && s[1] != '\0')
-                s++;
-            else if (*s == '(')
-                depth++;
-            else if (*s == ')')
-                depth--;
-            s++;
-        } while (*s != '\0' && depth > 0);
+        s = mime_skip_comment(s);
     }
 }
 

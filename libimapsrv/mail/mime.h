@@ -93,6 +93,9 @@ void mime_parser_free(struct mime_parser *p);
 
 /* Value of parameter `name` (case-insensitive), NULL when absent. */
 const char *mime_param_get(const struct mime_param *p, const char *name);
+/* s points at '(' of an RFC 5322 comment (nested, with quoted pairs): the
+ * byte after its closing ')', or the end of the string. */
+const char *mime_skip_comment(const char *s);
 
 /* Convenience: parse a whole message in memory. */
 imapsrv_status mime_parse(const void *msg, size_t len,

@@ -49,6 +49,16 @@ static void host_log(void *ud, imapsrv_log_level lvl, const char *event,
     pthread_mutex_unlock(&h->log_lock);
 }
 
+/* A host that only collects the log: for servers that never run. */
+static void host_logging(struct host *h, imapsrv_options *o)
+{
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->log_lock, NULL);
+    imapsrv_options_init(o);
+    o->log = host_log;
+    o->log_userdata = h;
+}
+
 static bool host_logged(struct host *h, const char *needle)
 {
     pthread_mutex_lock(&h->log_lock);
@@ -592,12 +602,8 @@ START_TEST(password_policy)
     ck_assert_int_eq(imapsrv_config_set(cfg, "tls.cert", "/nonexistent.pem"),
                      IMAPSRV_OK);
     ck_assert_int_eq(imapsrv_config_set(cfg, "tls.key", key), IMAPSRV_OK);
-    memset(&h, 0, sizeof(h));
-    pthread_mutex_init(&h.log_lock, NULL);
     imapsrv_options o;
-    imapsrv_options_init(&o);
-    o.log = host_log;
-    o.log_userdata = &h;
+    host_logging(&h, &o);
     ck_assert_int_eq(imapsrv_create(cfg, &o, &h.srv), IMAPSRV_E_CONFIG);
     ck_assert_msg(host_logged(&h, "/nonexistent.pem"), "log: %s", h.log);
     imapsrv_config_destroy(&cfg);
@@ -698,12 +704,8 @@ START_TEST(bind_conflict_reported)
     ck_assert_int_eq(listen(fd, 1), 0);
     imapsrv_config *cfg = base_config(port);
     struct host h;
-    memset(&h, 0, sizeof(h));
-    pthread_mutex_init(&h.log_lock, NULL);
     imapsrv_options o;
-    imapsrv_options_init(&o);
-    o.log = host_log;
-    o.log_userdata = &h;
+    host_logging(&h, &o);
     ck_assert_int_eq(imapsrv_create(cfg, &o, &h.srv), IMAPSRV_OK);
     ck_assert_int_eq(imapsrv_start(h.srv), IMAPSRV_E_BIND);
     char want[64];
