@@ -289,15 +289,20 @@ static const char *status_name(imapsrv_port_status st)
                                          : "disabled";
 }
 
+/* lst NULL: the listener stops. */
 static void log_bound(struct imapsrv *srv, const struct bound *b,
-                      const struct cfg_listener *lst, const char *what)
+                      const struct cfg_listener *lst)
 {
     for (size_t i = 0; i < b->l->fd_count; i++) {
         char where[96];
         listener_describe(b->l, i, where, sizeof(where));
-        log_line(&srv->env.log, IMAPSRV_LOG_NOTICE, "listener.start",
-                 "%s %s %s %s", what, where, b->name,
-                 lst ? status_name(lst->status) : "");
+        if (lst)
+            log_line(&srv->env.log, IMAPSRV_LOG_NOTICE, "listener.start",
+                     "listening on %s %s %s", where, b->name,
+                     status_name(lst->status));
+        else
+            log_line(&srv->env.log, IMAPSRV_LOG_NOTICE, "listener.stop",
+                     "stopped listening on %s %s", where, b->name);
     }
 }
 
@@ -401,7 +406,7 @@ static void swap_bound(struct imapsrv *srv, struct bound *set, size_t n,
             listener_unref(old[i].l);
             continue;
         }
-        log_bound(srv, &old[i], NULL, "stopped listening on");
+        log_bound(srv, &old[i], NULL);
         retire(srv, old[i].l);
     }
     free(old);
@@ -660,8 +665,7 @@ imapsrv_status imapsrv_start(imapsrv *srv)
         pthread_mutex_unlock(&srv->lock);
         for (size_t i = 0; i < n; i++)
             log_bound(srv, &set[i],
-                      cfg_listener_find(srv->pol->cfg, set[i].name),
-                      "listening on");
+                      cfg_listener_find(srv->pol->cfg, set[i].name));
         srv->started = true;
     }
     for (size_t i = 0; st == IMAPSRV_OK && i < srv->loop_count &&
@@ -719,8 +723,7 @@ imapsrv_status imapsrv_reload(imapsrv *srv, imapsrv_config *cfg)
                 kept |= reused[j] && srv->bound[j].l == set[i].l;
             if (!kept)
                 log_bound(srv, &set[i],
-                          cfg_listener_find(pol->cfg, set[i].name),
-                          "listening on");
+                          cfg_listener_find(pol->cfg, set[i].name));
         }
         swap_bound(srv, set, n, pol, reused);
         log_line(&srv->env.log, IMAPSRV_LOG_NOTICE, "config.reload",

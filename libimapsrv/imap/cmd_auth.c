@@ -210,7 +210,8 @@ static void external_start(struct session *s, const char *authzid)
         op, s->env->auth.certificate(s->env->auth.userdata, op, &op->cert_req));
 }
 
-/* NO when this connection may not use a password now, else NULL. */
+/* Whether passwords are refused on this connection now (the NO is
+ * written). */
 static bool password_refused(struct session *s, const char *tag)
 {
     if (session_password_allowed(s))

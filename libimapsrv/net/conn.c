@@ -149,9 +149,9 @@ static void conn_deliver(struct conn *c)
 static bool conn_read(struct conn *c)
 {
     if (c->in_cap - c->in_len < READ_CHUNK / 4) {
+        /* The owner consumes what it is offered (the framer buffers
+         * commands itself), so this stays small; paused, nothing is read. */
         size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK;
-        if (cap > 4 * READ_CHUNK && c->in_len + READ_CHUNK <= c->in_cap)
-            cap = c->in_cap;
         char *n = realloc(c->in, cap);
         if (!n)
             return false;
