@@ -10,6 +10,7 @@ enum {
     ST_LINE,     /* reading a line of a command (or a raw line) */
     ST_LITWAIT,  /* FR_LITERAL given; waiting for accept / reject */
     ST_LIT,      /* reading literal bytes */
+    ST_STREAM,   /* passing literal bytes through to the caller */
     ST_DONE,     /* FR_COMMAND / FR_RAW_LINE given; waiting for next() */
     ST_OVERSIZE, /* accepted a literal that does not fit: report it */
     ST_SKIPLIT,  /* dropping the bytes of a literal of a dropped command */
@@ -246,6 +247,20 @@ static size_t step_lit(struct framer *f, const char *d, size_t n)
     return take;
 }
 
+/* A streamed literal: hand out the caller's own bytes, keep nothing. */
+static size_t step_stream(struct framer *f, const char *d, size_t n)
+{
+    size_t take = f->lit_left < n ? (size_t)f->lit_left : n;
+    f->data = d;
+    f->data_len = take;
+    f->lit_left -= take;
+    if (!f->lit_left) {
+        f->line_start = f->len;
+        f->state = ST_LINE;
+    }
+    return take;
+}
+
 static size_t step_skip(struct framer *f, const char *d, size_t n)
 {
     if (f->state == ST_SKIPLIT) {
@@ -286,6 +301,8 @@ enum framer_event framer_feed(struct framer *f, const char *data, size_t len,
     size_t used = 0;
     enum framer_event ev = FR_NEED_MORE;
 
+    f->data = NULL; /* the last piece lived in the caller's old input */
+    f->data_len = 0;
     if (f->state == ST_DONE)
         framer_next(f);
     while (ev == FR_NEED_MORE) {
@@ -303,6 +320,10 @@ enum framer_event framer_feed(struct framer *f, const char *data, size_t len,
         switch (f->state) {
         case ST_LINE: used += step_line(f, data + used, len - used, &ev); break;
         case ST_LIT: used += step_lit(f, data + used, len - used); break;
+        case ST_STREAM:
+            used += step_stream(f, data + used, len - used);
+            ev = FR_LITERAL_DATA;
+            break;
         default: /* ST_SKIP, ST_SKIPLIT */
             used += step_skip(f, data + used, len - used);
             break;
@@ -352,9 +373,56 @@ void framer_accept_literal(struct framer *f)
     }
 }
 
+void framer_stream_literal(struct framer *f)
+{
+    if (f->state != ST_LITWAIT)
+        return;
+    /* nothing is buffered, so neither max_command nor max_line applies */
+    f->lit_left = f->lit.size;
+    if (f->lit.size) {
+        f->state = ST_STREAM;
+    } else {
+        f->line_start = f->len;
+        f->state = ST_LINE;
+    }
+}
+
+const char *framer_literal_data(const struct framer *f, size_t *len_r)
+{
+    *len_r = f->data_len;
+    return f->data;
+}
+
+uint64_t framer_literal_left(const struct framer *f)
+{
+    return f->state == ST_STREAM ? f->lit_left : 0;
+}
+
+const char *framer_command_so_far(const struct framer *f, size_t *len_r)
+{
+    if (f->state != ST_LITWAIT && f->state != ST_STREAM && f->state != ST_LIT &&
+        f->state != ST_LINE) {
+        *len_r = 0;
+        return "";
+    }
+    *len_r = f->len;
+    return f->buf ? f->buf : "";
+}
+
 void framer_reject(struct framer *f)
 {
-    start(f);
+    if (f->state == ST_STREAM || f->state == ST_LIT) {
+        /* the rest of the literal is on its way: skip it, then the rest of
+         * the command, as for a dropped over-long command */
+        f->len = f->line_start = 0;
+        if (f->cap > FRAMER_KEEP_BUF)
+            framer_free(f);
+        f->state = ST_SKIPLIT;
+    } else if (f->state == ST_LINE && f->len) {
+        enter_skip(f); /* mid-line: the rest of the line is no command */
+    } else {
+        start(f);
+    }
 }
 
 const char *framer_tag(const struct framer *f)

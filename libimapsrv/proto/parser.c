@@ -19,6 +19,8 @@ struct p {
     unsigned max_depth, max_items, depth;
     const char *err;
     bool nomem;
+    bool head; /* APPEND head: the input ends at the message's announcement */
+    bool more; /* head: it ended at an earlier literal's announcement */
 };
 
 /* A growing array in the arena; abandoned copies are reclaimed with it. */
@@ -333,10 +335,9 @@ static bool quoted(struct p *p, struct imap_str *out)
     return true;
 }
 
-/* {n} {n+} {n-} and, where allowed, ~{n}; copy=false points into the
- * command buffer (APPEND's message). */
-static bool literal(struct p *p, struct imap_str *out, bool allow8, bool *bin_r,
-                    bool copy)
+/* The announcement {n} {n+} {n-} and, where allowed, ~{n}, line end
+ * included. */
+static bool literal_head(struct p *p, bool allow8, uint64_t *n_r, bool *bin_r)
 {
     bool bin = peek(p) == '~';
     if (bin && !allow8)
@@ -344,8 +345,7 @@ static bool literal(struct p *p, struct imap_str *out, bool allow8, bool *bin_r,
     p->p += bin;
     if (!expect(p, '{', "Invalid literal"))
         return false;
-    uint64_t n;
-    if (!number(p, MAX_NUM64, false, &n, "literal size"))
+    if (!number(p, MAX_NUM64, false, n_r, "literal size"))
         return false;
     if (peek(p) == '+' || peek(p) == '-')
         p->p++;
@@ -355,6 +355,24 @@ static bool literal(struct p *p, struct imap_str *out, bool allow8, bool *bin_r,
         p->p++;
     if (!expect(p, '\n', "Literal announcement not at end of line"))
         return false;
+    *bin_r = bin;
+    return true;
+}
+
+/* A literal; copy=false points into the command buffer (APPEND's
+ * message). */
+static bool literal(struct p *p, struct imap_str *out, bool allow8, bool *bin_r,
+                    bool copy)
+{
+    uint64_t n;
+    bool bin;
+    if (!literal_head(p, allow8, &n, &bin))
+        return false;
+    if (p->head && p->p == p->end) {
+        /* an APPEND head ending here: this literal's bytes are yet to come */
+        p->more = true;
+        return false;
+    }
     if (n > (uint64_t)(p->end - p->p))
         return fail(p, "Literal extends past end of command");
     if (!bin && memchr(p->p, '\0', (size_t)n))
@@ -1082,7 +1100,19 @@ static bool p_append(struct p *p, struct imap_command *c)
     }
     if (!at_literal(p))
         return bad_arg(p, "message literal");
-    return literal(p, &a->message, true, &a->binary, false);
+    if (!p->head)
+        return literal(p, &a->message, true, &a->binary, false);
+    /* only the announcement: the message itself is streamed */
+    uint64_t n;
+    if (!literal_head(p, true, &n, &a->binary))
+        return false;
+    if (p->p != p->end)
+        return fail(p, "Message literal not at end of APPEND head");
+    if ((uint64_t)(size_t)n != n) /* 32-bit size_t */
+        return fail(p, "Message literal too large");
+    a->message.s = NULL;
+    a->message.len = (size_t)n;
+    return true;
 }
 
 /* ---- SEARCH ---- */
@@ -1711,16 +1741,24 @@ static enum parse_result parse_command(struct p *p, struct imap_command *c)
     parse_fn fn = commands[i].fn;
     if (c->uid && c->type == CMD_EXPUNGE)
         fn = p_uid_expunge;
-    if (!fn(p, c) || !finish(p))
-        return p->nomem ? PARSE_NOMEM : PARSE_BAD;
-    return PARSE_OK;
+    if (p->head && c->type != CMD_APPEND) {
+        fail(p, "Not an APPEND command");
+        return PARSE_BAD;
+    }
+    /* an APPEND head ends at the message literal: no CRLF to check */
+    if (fn(p, c) && (p->head || finish(p)))
+        return PARSE_OK;
+    if (p->more)
+        return PARSE_MORE;
+    return p->nomem ? PARSE_NOMEM : PARSE_BAD;
 }
 
-enum parse_result parser_parse(const char *buf, size_t len,
+static enum parse_result parse(const char *buf, size_t len,
                                const struct parser_limits *lim, struct arena *a,
-                               struct imap_command *cmd_r, const char **err_r)
+                               struct imap_command *cmd_r, const char **err_r,
+                               bool head)
 {
-    struct p p = {.p = buf, .end = buf + len, .a = a};
+    struct p p = {.p = buf, .end = buf + len, .a = a, .head = head};
     p.max_depth = lim && lim->max_depth ? lim->max_depth : DEFAULT_MAX_DEPTH;
     p.max_items = lim && lim->max_items ? lim->max_items : DEFAULT_MAX_ITEMS;
     memset(cmd_r, 0, sizeof(*cmd_r));
@@ -1757,7 +1795,23 @@ enum parse_result parser_parse(const char *buf, size_t len,
     } else {
         r = parse_command(&p, cmd_r);
     }
-    if (r != PARSE_OK)
+    if (r != PARSE_OK && r != PARSE_MORE)
         *err_r = p.err ? p.err : "Syntax error";
     return r;
+}
+
+enum parse_result parser_parse(const char *buf, size_t len,
+                               const struct parser_limits *lim, struct arena *a,
+                               struct imap_command *cmd_r, const char **err_r)
+{
+    return parse(buf, len, lim, a, cmd_r, err_r, false);
+}
+
+enum parse_result parser_parse_append_head(const char *buf, size_t len,
+                                           const struct parser_limits *lim,
+                                           struct arena *a,
+                                           struct imap_command *cmd_r,
+                                           const char **err_r)
+{
+    return parse(buf, len, lim, a, cmd_r, err_r, true);
 }

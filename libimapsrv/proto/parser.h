@@ -12,6 +12,7 @@ enum parse_result {
     PARSE_BAD_TAG, /* no valid tag: answer "* BAD <err>" */
     PARSE_UNKNOWN, /* valid tag, unknown command name: "<tag> BAD <err>" */
     PARSE_NOMEM,
+    PARSE_MORE, /* parser_parse_append_head: ask again at the next literal */
 };
 
 struct parser_limits {
@@ -28,6 +29,33 @@ struct parser_limits {
 enum parse_result parser_parse(const char *buf, size_t len,
                                const struct parser_limits *lim, struct arena *a,
                                struct imap_command *cmd_r, const char **err_r);
+
+/* Parse the head of an APPEND whose message is streamed: buf[0..len) is
+ * what framer_command_so_far() gives at an FR_LITERAL of an APPEND, so it
+ * ends with a literal announcement ("{n}\r\n", {n+}, {n-}, ~{n}).
+ *
+ * PARSE_OK: that literal is the message.  cmd_r->type is CMD_APPEND and
+ * u.append is filled (mailbox, flags, date, binary for ~{n}) except that
+ * u.append.message.s is NULL and u.append.message.len is the announced size.
+ * PARSE_MORE: that literal is an earlier argument (the mailbox name sent as
+ * a literal); accept it as usual and ask again at the next FR_LITERAL.
+ * cmd_r->tag is filled.
+ * Otherwise as parser_parse(): PARSE_BAD etc. for a syntax error already
+ * visible, with the tag and *err_r; a command other than APPEND is
+ * PARSE_BAD ("Not an APPEND command").
+ *
+ * After the streamed message the only valid continuation is an empty line
+ * (no MULTIAPPEND, nothing after the literal): the FR_COMMAND buffer must be
+ * this buf followed by just a line end, i.e. end with "}\r\n\r\n".  The
+ * session checks that (anything else is BAD).  Its length is the surest
+ * check: exactly len + 2 ("\r\n"; len + 1 for a bare "\n", which the parser
+ * takes as a line end elsewhere), since a later literal ending in "}\r\n"
+ * followed by an empty line also ends in "}\r\n\r\n". */
+enum parse_result parser_parse_append_head(const char *buf, size_t len,
+                                           const struct parser_limits *lim,
+                                           struct arena *a,
+                                           struct imap_command *cmd_r,
+                                           const char **err_r);
 
 /* Parse a date-time as APPEND takes it ("17-Jul-1996 02:44:25 -0700"), and a
  * date as SEARCH does; exposed for tests and for the stores.  Surrounding

@@ -59,6 +59,9 @@ struct policy {
                                   raw line "*" or "DONE" */
     bool raw_before_next;      /* call framer_set_raw before framer_next */
     const char *discard_after; /* command name after which input is dropped */
+    bool stream;               /* stream literals of stream_from bytes or
+                                  more (after the reject check) */
+    uint64_t stream_from;
 };
 
 enum chunking { WHOLE, BYTES, RANDOM };
@@ -70,14 +73,26 @@ static unsigned lcg(unsigned *seed)
 }
 
 /* Handle one event the way a session would; returns false to drop the rest
- * of the current piece of input (after discard). */
+ * of the current piece of input (after discard).  The pieces of a streamed
+ * literal are gathered in pend and written out whole ("D:") once the last
+ * one came, so that the transcript does not depend on how they were cut. */
 static bool handle(struct framer *f, enum framer_event ev,
-                   const struct policy *pol, struct out *t)
+                   const struct policy *pol, struct out *t, struct out *pend)
 {
     size_t len;
     const char *cmd;
     switch (ev) {
     case FR_NEED_MORE: break;
+    case FR_LITERAL_DATA:
+        cmd = framer_literal_data(f, &len);
+        ck_assert_ptr_nonnull(cmd);
+        ck_assert_uint_gt(len, 0);
+        put_bytes(pend, cmd, len);
+        if (framer_literal_left(f) == 0) {
+            put(t, "D:%.*s\n", (int)pend->n, pend->s);
+            pend->n = 0;
+        }
+        break;
     case FR_COMMAND: {
         cmd = framer_command(f, &len);
         put(t, "C:");
@@ -115,14 +130,28 @@ static bool handle(struct framer *f, enum framer_event ev,
     case FR_LITERAL: {
         const struct framer_literal_info *l = framer_literal(f);
         bool rej = pol->reject_over && l->size > pol->reject_over;
+        bool str = !rej && pol->stream && l->size >= pol->stream_from;
         put(t, "L:%llu%s%s%s [%s|%s] %s\n", (unsigned long long)l->size,
             l->sync    ? ""
             : l->minus ? "-"
                        : "+",
             l->binary ? " bin" : "", l->sync ? " sync" : "", framer_tag(f),
-            framer_name(f), rej ? "reject" : "accept");
+            framer_name(f),
+            rej   ? "reject"
+            : str ? "stream"
+                  : "accept");
+        if (pol->stream) {
+            /* what a session would parse the head of */
+            cmd = framer_command_so_far(f, &len);
+            ck_assert(cmd[len] == '\0');
+            put(t, "S:");
+            put_bytes(t, cmd, len);
+            put(t, "\n");
+        }
         if (rej)
             framer_reject(f);
+        else if (str)
+            framer_stream_literal(f);
         else
             framer_accept_literal(f);
         break;
@@ -139,8 +168,9 @@ static char *run(const char *in, size_t len, enum chunking how, unsigned seed,
                  const struct framer_limits *lim, const struct policy *pol)
 {
     struct framer f;
-    struct out t = {0};
+    struct out t = {0}, pend = {0};
     framer_init(&f, lim);
+    put(&pend, "%s", "");
     put(&t, "%s", "");
     size_t pos = 0;
     while (pos <= len) {
@@ -154,10 +184,21 @@ static char *run(const char *in, size_t len, enum chunking how, unsigned seed,
         for (;;) {
             enum framer_event ev = framer_feed(&f, d, left, &used);
             ck_assert_uint_le(used, left);
+            if (ev == FR_LITERAL_DATA) {
+                /* the piece is the caller's own bytes, just consumed */
+                size_t dn;
+                const char *dp = framer_literal_data(&f, &dn);
+                ck_assert_ptr_eq(dp, d);
+                ck_assert_uint_eq(dn, used);
+            } else {
+                size_t dn;
+                ck_assert_ptr_null(framer_literal_data(&f, &dn));
+                ck_assert_uint_eq(dn, 0);
+            }
             d += used;
             left -= used;
             ck_assert_uint_le(f.cap, f.lim.max_command + 1);
-            if (!handle(&f, ev, pol, &t))
+            if (!handle(&f, ev, pol, &t, &pend))
                 break;
             if (ev == FR_NEED_MORE) {
                 ck_assert_uint_eq(left, 0);
@@ -170,6 +211,9 @@ static char *run(const char *in, size_t len, enum chunking how, unsigned seed,
     }
     framer_free(&f);
     ck_assert_ptr_null(f.buf);
+    if (pend.n) /* a streamed literal cut short by the end of the input */
+        put(&t, "d:%.*s\n", (int)pend.n, pend.s);
+    free(pend.s);
     return t.s;
 }
 
@@ -674,6 +718,344 @@ START_TEST(test_equivalence_mix)
 }
 END_TEST
 
+/* ---- streamed literals ---- */
+
+static const struct policy streamed = {.stream = true};
+
+START_TEST(test_stream_kinds)
+{
+    /* synchronizing: the data goes out, the announcement stays */
+    expect("a APPEND INBOX {5}\r\nhello\r\nb NOOP\r\n", 0, NULL, &streamed,
+           "L:5 sync [a|APPEND] stream\n"
+           "S:a APPEND INBOX {5}\\r\\n\n"
+           "D:hello\n"
+           "C:a APPEND INBOX {5}\\r\\n\\r\\n [a|APPEND]\n"
+           "C:b NOOP\\r\\n [b|NOOP]\n");
+    /* non-synchronizing, LITERAL- */
+    expect("a APPEND INBOX {3+}\r\nabc\r\n", 0, NULL, &streamed,
+           "L:3+ [a|APPEND] stream\nS:a APPEND INBOX {3+}\\r\\n\nD:abc\n"
+           "C:a APPEND INBOX {3+}\\r\\n\\r\\n [a|APPEND]\n");
+    expect("a APPEND INBOX {3-}\nabc\n", 0, NULL, &streamed,
+           "L:3- [a|APPEND] stream\nS:a APPEND INBOX {3-}\\n\nD:abc\n"
+           "C:a APPEND INBOX {3-}\\n\\n [a|APPEND]\n");
+    /* literal8: any byte */
+    expect("a APPEND x ~{4}\r\n\0\r\n\xff\r\n", 23, NULL, &streamed,
+           "L:4 bin sync [a|APPEND] stream\nS:a APPEND x ~{4}\\r\\n\n"
+           "D:\\x00\\r\\n\\xff\n"
+           "C:a APPEND x ~{4}\\r\\n\\r\\n [a|APPEND]\n");
+    expect("a APPEND x ~{2+}\r\nzz\r\n", 0, NULL, &streamed,
+           "L:2+ bin [a|APPEND] stream\nS:a APPEND x ~{2+}\\r\\n\nD:zz\n"
+           "C:a APPEND x ~{2+}\\r\\n\\r\\n [a|APPEND]\n");
+    /* zero length: no data event at all */
+    expect("a APPEND x {0}\r\n\r\nb NOOP\r\n", 0, NULL, &streamed,
+           "L:0 sync [a|APPEND] stream\nS:a APPEND x {0}\\r\\n\n"
+           "C:a APPEND x {0}\\r\\n\\r\\n [a|APPEND]\n"
+           "C:b NOOP\\r\\n [b|NOOP]\n");
+    /* line ends and announcements inside are data, not framing */
+    expect("a APPEND x {11}\r\n{3}\r\n\r\nb X\n\r\n", 0, NULL, &streamed,
+           "L:11 sync [a|APPEND] stream\nS:a APPEND x {11}\\r\\n\n"
+           "D:{3}\\r\\n\\r\\nb X\\n\n"
+           "C:a APPEND x {11}\\r\\n\\r\\n [a|APPEND]\n");
+    /* the rest of the line after the literal is kept */
+    expect("a APPEND x {2}\r\nhi extra\r\n", 0, NULL, &streamed,
+           "L:2 sync [a|APPEND] stream\nS:a APPEND x {2}\\r\\n\nD:hi\n"
+           "C:a APPEND x {2}\\r\\n extra\\r\\n [a|APPEND]\n");
+    /* input ending inside the literal */
+    expect("a APPEND x {9}\r\nabcd", 0, NULL, &streamed,
+           "L:9 sync [a|APPEND] stream\nS:a APPEND x {9}\\r\\n\nd:abcd\n");
+}
+END_TEST
+
+START_TEST(test_stream_mixed)
+{
+    struct policy pol = {.stream = true, .stream_from = 10};
+    /* mailbox name accepted as usual, then the message streamed: the head
+     * seen at the message's announcement has the mailbox in it */
+    expect(
+        "a APPEND {5}\r\nINBOX (\\Seen) {10}\r\n0123456789\r\n", 0, NULL, &pol,
+        "L:5 sync [a|APPEND] accept\n"
+        "S:a APPEND {5}\\r\\n\n"
+        "L:10 sync [a|APPEND] stream\n"
+        "S:a APPEND {5}\\r\\nINBOX (\\x5cSeen) {10}\\r\\n\n"
+        "D:0123456789\n"
+        "C:a APPEND {5}\\r\\nINBOX (\\x5cSeen) {10}\\r\\n\\r\\n [a|APPEND]\n");
+    /* a second literal on the line after the streamed one: as usual */
+    expect("a APPEND x {12}\r\nabcdefghijkl {3}\r\nxyz {11+}\r\n01234567890"
+           "\r\nb NOOP\r\n",
+           0, NULL, &pol,
+           "L:12 sync [a|APPEND] stream\nS:a APPEND x {12}\\r\\n\n"
+           "D:abcdefghijkl\n"
+           "L:3 sync [a|APPEND] accept\n"
+           "S:a APPEND x {12}\\r\\n {3}\\r\\n\n"
+           "L:11+ [a|APPEND] stream\n"
+           "S:a APPEND x {12}\\r\\n {3}\\r\\nxyz {11+}\\r\\n\n"
+           "D:01234567890\n"
+           "C:a APPEND x {12}\\r\\n {3}\\r\\nxyz {11+}\\r\\n\\r\\n [a|APPEND]\n"
+           "C:b NOOP\\r\\n [b|NOOP]\n");
+    /* refusing the literal after a streamed one drops the command */
+    pol.reject_over = 20;
+    expect("a APPEND x {12}\r\nabcdefghijkl {30}\r\nb NOOP\r\n", 0, NULL, &pol,
+           "L:12 sync [a|APPEND] stream\nS:a APPEND x {12}\\r\\n\n"
+           "D:abcdefghijkl\n"
+           "L:30 sync [a|APPEND] reject\n"
+           "S:a APPEND x {12}\\r\\n {30}\\r\\n\n"
+           "C:b NOOP\\r\\n [b|NOOP]\n");
+}
+END_TEST
+
+START_TEST(test_stream_limits)
+{
+    /* max_line 32, max_command 96: a streamed 200-byte literal counts
+     * against neither */
+    char in[400];
+    strcpy(in, "a APPEND x {200}\r\n");
+    memset(in + 18, 'm', 200);
+    strcpy(in + 218, " 345678901234567890123456789\r\nb NOOP\r\n");
+    char want[800];
+    strcpy(want, "L:200 sync [a|APPEND] stream\nS:a APPEND x {200}\\r\\n\nD:");
+    memset(want + strlen(want), 'm', 200);
+    strcpy(want + 54 + 200,
+           "\nC:a APPEND x {200}\\r\\n 345678901234567890123456789\\r\\n "
+           "[a|APPEND]\nC:b NOOP\\r\\n [b|NOOP]\n");
+    expect(in, 0, &small, &streamed, want);
+    /* the line after it is still held to max_line: one byte more is too
+     * long, and the rest of that line is skipped (with a non-synchronizing
+     * literal announced at its end) */
+    strcpy(in + 218,
+           " 3456789012345678901234567890 {4+}\r\nb NO\r\nc NOOP\r\n");
+    strcpy(want + 54 + 200, "\nT: [a|APPEND]\nC:c NOOP\\r\\n [c|NOOP]\n");
+    expect(in, 0, &small, &streamed, want);
+    /* ... and so is the command, counting only what is buffered: 18 + 7
+     * bytes of lines and a final CRLF leave room for a 69-byte literal */
+    struct policy pol = {.stream = true, .stream_from = 100};
+    strcpy(in, "a APPEND x {200}\r\n");
+    memset(in + 18, 'm', 200);
+    strcpy(in + 218, " {70}\r\n");
+    memset(in + 225, 'q', 70);
+    strcpy(in + 295, "\r\nb NOOP\r\n");
+    char *t = run_all(in, strlen(in), &small, &pol);
+    ck_assert_msg(strstr(t, "L:70 sync [a|APPEND] accept\n"
+                            "S:a APPEND x {200}\\r\\n {70}\\r\\n\n"
+                            "T: [a|APPEND]\nC:b NOOP"),
+                  "%s", t);
+    free(t);
+    strcpy(in + 218, " {69}\r\n");
+    memset(in + 225, 'q', 69);
+    strcpy(in + 294, "\r\nb NOOP\r\n");
+    t = run_all(in, strlen(in), &small, &pol);
+    ck_assert_msg(strstr(t, "C:a APPEND x {200}\\r\\n {69}\\r\\nqqq"), "%s", t);
+    ck_assert_msg(strstr(t, "qqq\\r\\n [a|APPEND]\nC:b NOOP"), "%s", t);
+    free(t);
+}
+END_TEST
+
+/* Feed without the script runner: the data points into the input, the
+ * caller can stop after any piece. */
+START_TEST(test_stream_stop_continue)
+{
+    struct framer f;
+    size_t used, len;
+    const char *d;
+    framer_init(&f, NULL);
+    static const char in[] = "a APPEND x {10}\r\n0123456789\r\nb NOOP\r\n";
+    ck_assert_int_eq(framer_feed(&f, in, sizeof(in) - 1, &used), FR_LITERAL);
+    ck_assert_uint_eq(used, 17);
+    d = framer_command_so_far(&f, &len);
+    ck_assert_uint_eq(len, 17);
+    ck_assert(!memcmp(d, in, 17));
+    ck_assert_uint_eq(framer_literal_left(&f), 0); /* not streaming yet */
+    framer_stream_literal(&f);
+    ck_assert_uint_eq(framer_literal_left(&f), 10);
+    /* everything at once: one piece, in place */
+    ck_assert_int_eq(framer_feed(&f, in + 17, sizeof(in) - 1 - 17, &used),
+                     FR_LITERAL_DATA);
+    ck_assert_uint_eq(used, 10);
+    ck_assert_ptr_eq(framer_literal_data(&f, &len), in + 17);
+    ck_assert_uint_eq(len, 10);
+    ck_assert_uint_eq(framer_literal_left(&f), 0);
+    /* the store is busy: nothing fed for a while */
+    ck_assert(!framer_release(&f));
+    ck_assert_str_eq(framer_tag(&f), "a");
+    ck_assert_int_eq(framer_feed(&f, in + 27, sizeof(in) - 1 - 27, &used),
+                     FR_COMMAND);
+    ck_assert_uint_eq(used, 2);
+    ck_assert_ptr_null(framer_literal_data(&f, &len)); /* stale: gone */
+    ck_assert_str_eq(framer_command(&f, &len), "a APPEND x {10}\r\n\r\n");
+    framer_next(&f);
+    ck_assert_int_eq(framer_feed(&f, in + 29, sizeof(in) - 1 - 29, &used),
+                     FR_COMMAND);
+    ck_assert_str_eq(framer_command(&f, &len), "b NOOP\r\n");
+    framer_next(&f);
+
+    /* cut inside the literal; stop after each piece */
+    ck_assert_int_eq(framer_feed(&f, in, 22, &used), FR_LITERAL);
+    framer_stream_literal(&f);
+    ck_assert_int_eq(framer_feed(&f, in + 17, 5, &used), FR_LITERAL_DATA);
+    ck_assert_uint_eq(used, 5);
+    ck_assert_ptr_eq(framer_literal_data(&f, &len), in + 17);
+    ck_assert_uint_eq(framer_literal_left(&f), 5);
+    ck_assert_int_eq(framer_feed(&f, in + 22, 0, &used), FR_NEED_MORE);
+    ck_assert_uint_eq(framer_literal_left(&f), 5);
+    ck_assert_int_eq(framer_feed(&f, in + 22, 3, &used), FR_LITERAL_DATA);
+    ck_assert_uint_eq(framer_literal_left(&f), 2);
+    ck_assert_int_eq(framer_feed(&f, in + 25, 3, &used), FR_LITERAL_DATA);
+    ck_assert_uint_eq(used, 2);
+    ck_assert_ptr_eq(framer_literal_data(&f, &len), in + 25);
+    ck_assert_uint_eq(len, 2);
+    ck_assert_uint_eq(framer_literal_left(&f), 0);
+    /* the CRLF ending the command arrives in separate feeds */
+    ck_assert_int_eq(framer_feed(&f, in + 27, 1, &used), FR_NEED_MORE);
+    ck_assert_int_eq(framer_feed(&f, in + 28, 1, &used), FR_COMMAND);
+    ck_assert_str_eq(framer_command(&f, &len), "a APPEND x {10}\r\n\r\n");
+    ck_assert_uint_eq(len, 19);
+    framer_next(&f);
+    ck_assert_int_eq(framer_feed(&f, "", 0, &used), FR_NEED_MORE);
+    ck_assert(framer_release(&f));
+    framer_free(&f);
+}
+END_TEST
+
+START_TEST(test_stream_reject)
+{
+    /* the session gives up in the middle of the literal: the rest of it
+     * and of the command is skipped silently (with a non-synchronizing
+     * literal announced at the end of the line) */
+    struct framer f;
+    size_t used, len;
+    framer_init(&f, NULL);
+    ck_assert_int_eq(framer_feed(&f, "a APPEND x {10}\r\n012", 20, &used),
+                     FR_LITERAL);
+    framer_stream_literal(&f);
+    ck_assert_int_eq(framer_feed(&f, "012", 3, &used), FR_LITERAL_DATA);
+    framer_reject(&f);
+    ck_assert_uint_eq(framer_literal_left(&f), 0);
+    static const char rest[] = "3456789 {1+}\r\nx\r\nb NOOP\r\n";
+    ck_assert_int_eq(framer_feed(&f, rest, sizeof(rest) - 1, &used),
+                     FR_COMMAND);
+    ck_assert_str_eq(framer_command(&f, &len), "b NOOP\r\n");
+    framer_next(&f);
+    /* ... or just after its last byte */
+    ck_assert_int_eq(framer_feed(&f, "c APPEND x {2}\r\n", 16, &used),
+                     FR_LITERAL);
+    framer_stream_literal(&f);
+    ck_assert_int_eq(framer_feed(&f, "ab d NOOP\r\ne NOOP\r\n", 19, &used),
+                     FR_LITERAL_DATA);
+    ck_assert_uint_eq(used, 2);
+    framer_reject(&f);
+    ck_assert_int_eq(framer_feed(&f, " d NOOP\r\ne NOOP\r\n", 17, &used),
+                     FR_COMMAND);
+    ck_assert_str_eq(framer_command(&f, &len), "e NOOP\r\n");
+    framer_free(&f);
+}
+END_TEST
+
+/* 10 MB through a framer limited to 64 KiB: nothing of it is buffered. */
+START_TEST(test_stream_big)
+{
+    struct framer_limits lim = {.max_line = 8192, .max_command = 65536};
+    const size_t big = 10u << 20;
+    static const char hdr[] = "a APPEND INBOX (\\Seen) {10485760}\r\n";
+    size_t hl = sizeof(hdr) - 1, total = hl + big + 2 + 8;
+    char *in = malloc(total);
+    memcpy(in, hdr, hl);
+    for (size_t i = 0; i < big; i++)
+        in[hl + i] = (char)('a' + i % 26);
+    memcpy(in + hl + big, "\r\nb NOOP\r\n", 10);
+    struct framer f;
+    framer_init(&f, &lim);
+    size_t pos = 0, got = 0, len, used;
+    int commands = 0;
+    unsigned seed = 7;
+    while (pos < total) {
+        size_t n = 1 + lcg(&seed) * 4; /* up to 128 KiB, odd cuts */
+        if (n > total - pos)
+            n = total - pos;
+        size_t off = 0;
+        for (;;) {
+            enum framer_event ev =
+                framer_feed(&f, in + pos + off, n - off, &used);
+            ck_assert_uint_le(f.cap, 256); /* only the head is buffered */
+            if (ev == FR_LITERAL_DATA) {
+                const char *p = framer_literal_data(&f, &len);
+                ck_assert_ptr_eq(p, in + hl + got); /* in order, in place */
+                got += len;
+                ck_assert_uint_eq(framer_literal_left(&f), big - got);
+            } else if (ev == FR_LITERAL) {
+                ck_assert_uint_eq(framer_literal(&f)->size, big);
+                framer_stream_literal(&f);
+            } else if (ev == FR_COMMAND) {
+                const char *c = framer_command(&f, &len);
+                if (commands++ == 0) {
+                    ck_assert_uint_eq(len, hl + 2);
+                    ck_assert(!memcmp(c, hdr, hl));
+                    ck_assert(!memcmp(c + hl, "\r\n", 2));
+                } else {
+                    ck_assert_str_eq(c, "b NOOP\r\n");
+                }
+                framer_next(&f);
+            } else {
+                ck_assert_int_eq(ev, FR_NEED_MORE);
+            }
+            off += used;
+            if (ev == FR_NEED_MORE)
+                break;
+        }
+        pos += n;
+    }
+    ck_assert_uint_eq(got, big);
+    ck_assert_int_eq(commands, 2);
+    ck_assert(framer_release(&f));
+    framer_free(&f);
+    free(in);
+}
+END_TEST
+
+/* A mix of everything, streamed: chunking never matters either. */
+START_TEST(test_stream_equivalence)
+{
+    static const char script[] =
+        "a1 APPEND INBOX {5}\r\nhello\r\n"
+        "a2 APPEND {5}\r\nINBOX (\\Seen) \"1-Jan-2020 00:00:00 +0000\" "
+        "~{42+}\r\n\0\r\n{3}\r\nabc0123456789012345678901234567890 x\r\n"
+        "a3 APPEND x {0+}\r\n\r\n"
+        "a4 LOGIN {3}\r\nabc {9}\r\n123456789\r\n"
+        "a5 APPEND x {300}\r\n"
+        "b1 XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+        "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX {4+}\r\nAAAA\r\n"
+        "b2 APPEND y {20}\r\n0123456789\r\n01234567 {2}\r\nzz\r\n"
+        "b3 IDLE\r\nDONE\r\n"
+        "b4 APPEND y {64}\r\n"
+        "0123456789012345678901234567890123456789012345678901234567890123"
+        "\r\nb5 NOOP\r\n";
+    static const struct framer_limits lims[] = {
+        {0, 0}, {32, 96}, {16, 1000}, {64, 64}, {40, 200}, {1, 10}, {2, 2}};
+    struct policy pols[] = {
+        {.stream = true, .raw_after = true},
+        {.stream = true, .stream_from = 5, .reject_over = 100},
+        {.stream = true, .stream_from = 40, .raw_after = true},
+    };
+    for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++)
+        for (size_t j = 0; j < sizeof(pols) / sizeof(pols[0]); j++)
+            free(run_all(script, sizeof(script) - 1, &lims[i], &pols[j]));
+    char *t = run_all(script, sizeof(script) - 1, NULL, &pols[2]);
+    ck_assert_msg(
+        strstr(t, "D:\\x00\\r\\n{3}\\r\\nabc0123456789012345678901234567890\n"
+                  "C:a2 APPEND {5}\\r\\nINBOX (\\x5cSeen) "
+                  "\"1-Jan-2020 00:00:00 +0000\" ~{42+}\\r\\n x\\r\\n "
+                  "[a2|APPEND]\n"),
+        "%s", t);
+    free(t);
+    t = run_all(script, sizeof(script) - 1, &lims[3], &pols[1]);
+    ck_assert_msg(strstr(t, "L:300 sync [a5|APPEND] reject\n"), "%s", t);
+    ck_assert_msg(strstr(t, "D:0123456789\\r\\n01234567\n"
+                            "L:2 sync [b2|APPEND] accept\n"),
+                  "%s", t);
+    ck_assert_msg(strstr(t, "C:b4 APPEND y {64}\\r\\n\\r\\n [b4|"), "%s", t);
+    ck_assert_msg(strstr(t, "C:b5 NOOP\\r\\n [b5|NOOP]\n"), "%s", t);
+    free(t);
+}
+END_TEST
+
 static Suite *framer_suite(void)
 {
     Suite *s = suite_create("framer");
@@ -699,6 +1081,16 @@ static Suite *framer_suite(void)
     tcase_add_test(tc, test_huge_literal_accept);
     tcase_add_test(tc, test_memory);
     tcase_add_test(tc, test_equivalence_mix);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("stream");
+    tcase_set_timeout(tc, 300); /* 10 MB under valgrind */
+    tcase_add_test(tc, test_stream_kinds);
+    tcase_add_test(tc, test_stream_mixed);
+    tcase_add_test(tc, test_stream_limits);
+    tcase_add_test(tc, test_stream_stop_continue);
+    tcase_add_test(tc, test_stream_reject);
+    tcase_add_test(tc, test_stream_big);
+    tcase_add_test(tc, test_stream_equivalence);
     suite_add_tcase(s, tc);
     return s;
 }

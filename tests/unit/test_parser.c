@@ -666,6 +666,12 @@ static const struct valid_case valid[] = {
      "APPEND \"x\" DATE=951888600/-330 BINARY \"z\""},
     {"a APPEND x (\\answered \\FLAGGED \\deleted) {1}\r\nz\r\n", 0,
      "APPEND \"x\" (\\Answered \\Flagged \\Deleted) \"z\""},
+    {"a APPEND {5}\r\nDraft (\\Seen) {3}\r\nabc\r\n", 0,
+     "APPEND \"Draft\" (\\Seen) \"abc\""},
+    {"a APPEND {0}\r\n {1}\r\nz\r\n", 0, "APPEND \"\" \"z\""},
+    {L("a APPEND {3+}\r\nx y \"01-Jan-1970 00:00:00 +0000\" ~{2}\r\n\0\0\r\n"),
+     "APPEND \"x y\" DATE=0/0 BINARY \"\\x00\\x00\""},
+    {"a APPEND {5}\ninbox {2}\nhi\n", 0, "APPEND \"INBOX\" \"hi\""},
     /* SEARCH */
     {"a SEARCH ALL\r\n", 0, "SEARCH (ALL)"},
     {"a SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"\r\n", 0,
@@ -1486,6 +1492,278 @@ START_TEST(test_nomem)
 }
 END_TEST
 
+/* ---- APPEND head (streamed message) ---- */
+
+/* Every valid APPEND again, framed one byte at a time with its message
+ * streamed: the head parsed at the message's announcement plus the streamed
+ * bytes must give the same AST, and the command must end right after the
+ * announcement with an empty line. */
+START_TEST(test_valid_streamed)
+{
+    const struct valid_case *v = &valid[_i];
+    size_t len = v->len ? v->len : strlen(v->in);
+    struct imap_command c;
+    const char *err;
+    if (parse_n(v->in, len, NULL, &c, &err) != PARSE_OK ||
+        c.type != CMD_APPEND) {
+        arena_reset(&arena);
+        return;
+    }
+    char whole[sizeof(dumped)];
+    strcpy(whole, dump_n(v->in, len));
+
+    struct framer f;
+    struct framer_limits lim = {.max_line = 1024, .max_command = 4096};
+    framer_init(&f, &lim);
+    char *msg = malloc(len);
+    size_t pos = 0, used, mlen = 0, hlen = 0, clen = 0;
+    const char *cmd = NULL;
+    int mores = 0;
+    bool ok = false;
+    while (pos < len && !cmd) {
+        enum framer_event ev = framer_feed(&f, v->in + pos, 1, &used);
+        pos += used;
+        if (ev == FR_LITERAL) {
+            ck_assert(!ok); /* nothing after the message */
+            const char *h = framer_command_so_far(&f, &hlen);
+            char *hc = malloc(hlen);
+            memcpy(hc, h, hlen);
+            enum parse_result r =
+                parser_parse_append_head(hc, hlen, NULL, &arena, &c, &err);
+            free(hc);
+            ck_assert_str_eq(c.tag.s, "a");
+            if (r == PARSE_MORE) {
+                ck_assert_ptr_null(err);
+                mores++;
+                framer_accept_literal(&f);
+                continue;
+            }
+            ck_assert_msg(r == PARSE_OK, "%s: %d %s", v->in, r, err);
+            ck_assert_ptr_null(err);
+            ck_assert_int_eq(c.type, CMD_APPEND);
+            ck_assert_ptr_null(c.u.append.message.s);
+            ck_assert_uint_eq(c.u.append.message.len, framer_literal(&f)->size);
+            ck_assert(c.u.append.binary == framer_literal(&f)->binary);
+            ok = true;
+            framer_stream_literal(&f);
+        } else if (ev == FR_LITERAL_DATA) {
+            size_t n;
+            const char *d = framer_literal_data(&f, &n);
+            memcpy(msg + mlen, d, n);
+            mlen += n;
+        } else if (ev == FR_COMMAND) {
+            cmd = framer_command(&f, &clen);
+        } else {
+            ck_assert_int_eq(ev, FR_NEED_MORE);
+        }
+    }
+    ck_assert(ok);
+    ck_assert_ptr_nonnull(cmd);
+    ck_assert_uint_eq(pos, len);
+    ck_assert_uint_eq(mlen, c.u.append.message.len);
+    /* the head, then just a line end */
+    ck_assert_uint_eq(clen, len - mlen);
+    ck_assert(clen == hlen + 2 || clen == hlen + 1);
+    ck_assert(!memcmp(cmd + hlen, "\r\n", clen - hlen) ||
+              (clen == hlen + 1 && cmd[hlen] == '\n'));
+    ck_assert_int_eq(mores, v->in[strlen("a APPEND ")] == '{');
+    c.u.append.message.s = msg;
+    struct out o = {.n = 0};
+    o.s[0] = '\0';
+    put_cmd(&o, &c);
+    ck_assert_str_eq(o.s, whole);
+    free(msg);
+    framer_free(&f);
+    arena_reset(&arena);
+}
+END_TEST
+
+/* Parse a head from a private copy (ASan sees any read past it). */
+static enum parse_result head_n(const char *in, size_t len,
+                                struct imap_command *c, const char **err)
+{
+    char *buf = malloc(len ? len : 1);
+    memcpy(buf, in, len);
+    enum parse_result r =
+        parser_parse_append_head(buf, len, NULL, &arena, c, err);
+    free(buf);
+    if (r == PARSE_OK || r == PARSE_MORE) {
+        ck_assert_ptr_null(*err);
+    } else {
+        ck_assert_ptr_nonnull(*err);
+        for (const char *e = *err; *e; e++)
+            ck_assert_msg(*e >= 0x20 && *e < 0x7f, "unprintable in reason");
+    }
+    return r;
+}
+
+struct head_case {
+    const char *in;
+    size_t len; /* 0: strlen */
+    enum parse_result r;
+    const char *dump; /* PARSE_OK: the AST, with the message as its size;
+                         else the reason (a part of it) */
+};
+
+static const struct head_case heads[] = {
+    /* mailbox as atom, quoted string, literal (then asked again) */
+    {"A1 APPEND INBOX {5}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" {5}"},
+    {"A1 APPEND inBox {5}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" {5}"},
+    {"A1 APPEND Sent]x {5}\r\n", 0, PARSE_OK, "APPEND \"Sent]x\" {5}"},
+    {"A1 APPEND \"Sent Items\" {5}\r\n", 0, PARSE_OK,
+     "APPEND \"Sent Items\" {5}"},
+    {"A1 APPEND \"\" {5}\r\n", 0, PARSE_OK, "APPEND \"\" {5}"},
+    {"A1 APPEND {5}\r\n", 0, PARSE_MORE, NULL},
+    {"A1 APPEND {5+}\r\n", 0, PARSE_MORE, NULL},
+    {"A1 APPEND {0}\r\n", 0, PARSE_MORE, NULL},
+    {"A1 APPEND {5}\r\nDraft {12}\r\n", 0, PARSE_OK, "APPEND \"Draft\" {12}"},
+    {"A1 APPEND {0}\r\n {1}\r\n", 0, PARSE_OK, "APPEND \"\" {1}"},
+    {"A1 APPEND {10-}\r\nMy\r\nDrafts (\\Draft) {2}\r\n", 0, PARSE_OK,
+     "APPEND \"My\\x0d\\x0aDrafts\" (\\Draft) {2}"},
+    /* flags, date, both */
+    {"A1 APPEND INBOX (\\Seen $Junk) {5}\r\n", 0, PARSE_OK,
+     "APPEND \"INBOX\" (\\Seen $Junk) {5}"},
+    {"A1 APPEND INBOX () {5}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" () {5}"},
+    {"A1 APPEND INBOX \"17-Jul-1996 02:44:25 -0700\" {5}\r\n", 0, PARSE_OK,
+     "APPEND \"INBOX\" DATE=837596665/-420 {5}"},
+    {"A1 APPEND INBOX (\\Flagged) \" 5-Jan-2021 10:00:00 +0100\" {5}\r\n", 0,
+     PARSE_OK, "APPEND \"INBOX\" (\\Flagged) DATE=1609837200/60 {5}"},
+    {"A1 APPEND {3}\r\nabc (\\Seen) \"01-Jan-1970 00:00:00 +0000\" {7}\r\n", 0,
+     PARSE_OK, "APPEND \"abc\" (\\Seen) DATE=0/0 {7}"},
+    /* literal8, non-synchronizing, LITERAL-, bare LF, sizes */
+    {"A1 APPEND INBOX ~{5}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" BINARY {5}"},
+    {"A1 APPEND INBOX ~{5+}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" BINARY {5}"},
+    {"A1 APPEND INBOX {5+}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" {5}"},
+    {"A1 APPEND INBOX {5-}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" {5}"},
+    {"A1 APPEND INBOX {5}\n", 0, PARSE_OK, "APPEND \"INBOX\" {5}"},
+    {"A1 APPEND INBOX {0}\r\n", 0, PARSE_OK, "APPEND \"INBOX\" {0}"},
+    {"A1 APPEND INBOX {0052428800}\r\n", 0, PARSE_OK,
+     "APPEND \"INBOX\" {52428800}"},
+    {"a append x {4294967296}\r\n", 0, PARSE_OK, "APPEND \"x\" {4294967296}"},
+    /* errors already visible */
+    {"A1 APPEND INBOX (\\Bogus(x) {5}\r\n", 0, PARSE_BAD,
+     "Unknown system flag \\Bogus"},
+    {"A1 APPEND INBOX (\\Recent) {5}\r\n", 0, PARSE_BAD,
+     "\\Recent can't be set"},
+    {"A1 APPEND INBOX (\\Seen {5}\r\n", 0, PARSE_BAD, "Invalid flag"},
+    {"A1 APPEND INBOX (\\Seen)(\\Seen) {5}\r\n", 0, PARSE_BAD,
+     "Unexpected characters before message literal"},
+    {"A1 APPEND {3}\r\nabc (\\Foo) {5}\r\n", 0, PARSE_BAD,
+     "Unknown system flag \\Foo"},
+    {"A1 APPEND INBOX \"32-Jan-2020 00:00:00 +0000\" {5}\r\n", 0, PARSE_BAD,
+     "Invalid date-time"},
+    {"A1 APPEND INBOX \"01-Jan-2020 00:00:00\" {5}\r\n", 0, PARSE_BAD,
+     "Invalid date-time"},
+    {"A1 APPEND INBOX \"01-Jan-2020 00:00:00 +0000\"(\\Seen) {5}\r\n", 0,
+     PARSE_BAD, "message literal"},
+    {"A1 APPEND  {5}\r\n", 0, PARSE_BAD, "Missing mailbox name"},
+    {"A1 APPEND (\\Seen) {5}\r\n", 0, PARSE_BAD, "Invalid mailbox name"},
+    {"A1 APPEND ~{5}\r\n", 0, PARSE_BAD, "literal8 not allowed"},
+    {"A1 APPEND \"INBOX {5}\r\n", 0, PARSE_BAD, "Unterminated quoted"},
+    {"A1 APPEND\r\n", 0, PARSE_BAD, "Missing mailbox name"},
+    {"A1 APPEND INBOX\r\n", 0, PARSE_BAD, "Missing message literal"},
+    {"A1 APPEND INBOX hello {5}\r\n", 0, PARSE_BAD, "Invalid message literal"},
+    {"A1 APPEND INBOX {5}x\r\n", 0, PARSE_BAD, "not at end of line"},
+    {"A1 APPEND INBOX {9223372036854775808}\r\n", 0, PARSE_BAD,
+     "Number too large"},
+    {"A1 APPEND INBOX {5}", 0, PARSE_BAD, "Missing CRLF"},
+    {L("A1 APPEND {3}\r\na\0b {5}\r\n"), PARSE_BAD, "NUL in literal"},
+    /* not what the framer gives here: the head must end at the message */
+    {"A1 APPEND INBOX {5}\r\nhello\r\n", 0, PARSE_BAD,
+     "Message literal not at end"},
+    {"A1 APPEND {9}\r\nINBOX\r\n", 0, PARSE_BAD, "Literal extends past end"},
+    /* other commands */
+    {"A1 LOGIN {3}\r\n", 0, PARSE_BAD, "Not an APPEND command"},
+    {"A1 UID APPEND x {3}\r\n", 0, PARSE_BAD, "Unknown UID command"},
+    {"A1 XAPPEND x {3}\r\n", 0, PARSE_UNKNOWN, "Unknown command XAPPEND"},
+    {"* APPEND x {3}\r\n", 0, PARSE_BAD_TAG, "Invalid tag"},
+};
+
+START_TEST(test_append_head)
+{
+    const struct head_case *h = &heads[_i];
+    size_t len = h->len ? h->len : strlen(h->in);
+    struct imap_command c;
+    const char *err;
+    enum parse_result r = head_n(h->in, len, &c, &err);
+    ck_assert_msg(r == h->r, "input %s: result %d want %d (%s)", h->in, r, h->r,
+                  err ? err : "");
+    if (r == PARSE_BAD_TAG)
+        ck_assert_ptr_null(c.tag.s);
+    else
+        ck_assert_str_eq(c.tag.s, h->in[0] == 'a' ? "a" : "A1");
+    if (r == PARSE_OK) {
+        ck_assert_int_eq(c.type, CMD_APPEND);
+        ck_assert(!c.uid);
+        ck_assert_ptr_null(c.u.append.message.s);
+        /* dump it with the size in place of the message */
+        size_t n = c.u.append.message.len;
+        c.u.append.message.s = "";
+        c.u.append.message.len = 0;
+        struct out o = {.n = 0};
+        o.s[0] = '\0';
+        put_cmd(&o, &c);
+        o.n -= 3; /* the empty message, ' ""' */
+        put(&o, " {%zu}", n);
+        ck_assert_msg(!strcmp(o.s, h->dump), "input %s: got %s want %s", h->in,
+                      o.s, h->dump);
+    } else if (r == PARSE_MORE) {
+        ck_assert_int_eq(c.type, CMD_APPEND);
+    } else {
+        ck_assert_msg(strstr(err, h->dump),
+                      "input %s: reason \"%s\" lacks \"%s\"", h->in, err,
+                      h->dump);
+        if (r == PARSE_BAD && !strncmp(h->in, "A1 APPEND", 9))
+            ck_assert_int_eq(c.type, CMD_APPEND);
+    }
+    arena_reset(&arena);
+}
+END_TEST
+
+/* The full command still parses as before, message pointing into it; the
+ * head of the same command agrees with it. */
+START_TEST(test_append_full_and_head)
+{
+    static const char in[] =
+        "t APPEND {5}\r\nDraft (\\Seen kw) \"01-Jan-1970 00:00:00 +0000\" "
+        "~{6+}\r\nab\0\r\nc\r\n";
+    size_t hlen = sizeof(in) - 1 - 8;
+    struct imap_command c, h;
+    const char *err;
+    ck_assert_int_eq(parser_parse(in, sizeof(in) - 1, NULL, &arena, &c, &err),
+                     PARSE_OK);
+    ck_assert_int_eq(c.type, CMD_APPEND);
+    ck_assert_ptr_eq(c.u.append.message.s, in + hlen);
+    ck_assert_uint_eq(c.u.append.message.len, 6);
+    ck_assert(c.u.append.binary);
+    /* the head alone, as the framer would give it at each literal */
+    ck_assert_int_eq(parser_parse_append_head(in, 14, NULL, &arena, &h, &err),
+                     PARSE_MORE);
+    ck_assert_int_eq(parser_parse_append_head(in, hlen, NULL, &arena, &h, &err),
+                     PARSE_OK);
+    ck_assert_str_eq(h.u.append.mailbox.s, c.u.append.mailbox.s);
+    ck_assert(h.u.append.has_flags && h.u.append.has_date);
+    ck_assert_uint_eq(h.u.append.flags.sys, c.u.append.flags.sys);
+    ck_assert_uint_eq(h.u.append.flags.keyword_count, 1);
+    ck_assert_str_eq(h.u.append.flags.keywords[0].s, "kw");
+    ck_assert_int_eq(h.u.append.date.utc, 0);
+    ck_assert(h.u.append.binary);
+    ck_assert_ptr_null(h.u.append.message.s);
+    ck_assert_uint_eq(h.u.append.message.len, 6);
+    /* out of memory in the head */
+    struct arena tiny;
+    arena_init(&tiny, 16, 16);
+    static const char big[] =
+        "t APPEND {40}\r\n"
+        "0123456789012345678901234567890123456789 {1}\r\n";
+    ck_assert_int_eq(
+        parser_parse_append_head(big, sizeof(big) - 1, NULL, &tiny, &h, &err),
+        PARSE_NOMEM);
+    arena_free(&tiny);
+    arena_reset(&arena);
+}
+END_TEST
+
 static Suite *parser_suite(void)
 {
     Suite *s = suite_create("parser");
@@ -1493,6 +1771,8 @@ static Suite *parser_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, test_valid, 0, sizeof(valid) / sizeof(valid[0]));
     tcase_add_loop_test(tc, test_valid_framed, 0,
+                        sizeof(valid) / sizeof(valid[0]));
+    tcase_add_loop_test(tc, test_valid_streamed, 0,
                         sizeof(valid) / sizeof(valid[0]));
     tcase_add_test(tc, test_tags);
     tcase_add_test(tc, test_fields);
@@ -1504,6 +1784,13 @@ static Suite *parser_suite(void)
     tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, test_bad_sets_type);
     tcase_add_test(tc, test_echo_truncated);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("append_head");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_append_head, 0,
+                        sizeof(heads) / sizeof(heads[0]));
+    tcase_add_test(tc, test_append_full_and_head);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("limits");
