@@ -415,6 +415,8 @@ typedef struct imapsrv_store_hooks {
                                    size_t keyword_count, int64_t internaldate,
                                    int tz_offset_min, uint64_t size,
                                    void **append_r);
+    /* `data` is valid during the call only: a hook that answers later
+     * copies what it still needs. */
     imapsrv_status (*append_data)(void *userdata, imapsrv_op *op, void *append,
                                   const void *data, size_t len);
     imapsrv_status (*append_end)(void *userdata, imapsrv_op *op, void *append,
@@ -492,6 +494,15 @@ imapsrv_status imapsrv_tls_self_signed(const char *cert_file,
                                        const char *key_file,
                                        const char *const *names, char *err,
                                        size_t errlen);
+
+/* Mail changed behind the library's back (a delivery into the store, a
+ * change by another process): every session of `user` (NULL: of any user)
+ * that has `mailbox` selected reads the mailbox's message list again and
+ * tells its client what changed, at once when it is in IDLE, otherwise
+ * at its next command.  Changes made through the library's own sessions
+ * need no call.  Safe from any thread, also from within a hook. */
+imapsrv_status imapsrv_notify_mailbox(imapsrv *srv, const char *user,
+                                      const char *mailbox);
 
 typedef struct imapsrv_stats {
     size_t size;

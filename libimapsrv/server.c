@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "imap/hub.h"
 #include "imap/session.h"
 #include "net/conn.h"
 #include "net/listener.h"
@@ -612,6 +613,10 @@ imapsrv_status imapsrv_create(imapsrv_config *cfg, const imapsrv_options *opts,
     srv->env.session_ended = session_ended;
     srv->env.auth_result = auth_result;
     srv->env.server = srv;
+    if (!(srv->env.hub = hub_new())) {
+        free(srv);
+        return IMAPSRV_E_NOMEM;
+    }
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->reload_lock, NULL);
     pthread_mutex_init(&srv->drive_lock, NULL);
@@ -823,6 +828,7 @@ void imapsrv_destroy(imapsrv **srvp)
             free(e);
         }
     policy_unref(srv->pol);
+    hub_free(&srv->env.hub);
     free(srv->loops);
     pthread_mutex_destroy(&srv->lock);
     pthread_mutex_destroy(&srv->reload_lock);
@@ -904,4 +910,18 @@ void imapsrv_get_stats(const imapsrv *srv, imapsrv_stats *st_r)
     st_r->logins_ok = atomic_load(&srv->counters.logins_ok);
     st_r->logins_failed = atomic_load(&srv->counters.logins_failed);
     st_r->refused_by_policy = atomic_load(&srv->counters.refused_by_policy);
+}
+
+imapsrv_status imapsrv_notify_mailbox(imapsrv *srv, const char *user,
+                                      const char *mailbox)
+{
+    if (!srv || !mailbox)
+        return IMAPSRV_E_INVALID;
+    struct hub_change *c =
+        hub_change_new(HUB_RESYNC, NULL, 0, IMAPSRV_FLAGS_SET, 0, NULL, 0);
+    if (!c)
+        return IMAPSRV_E_NOMEM;
+    hub_publish(srv->env.hub, user, mailbox, c, NULL);
+    hub_change_unref(c);
+    return IMAPSRV_OK;
 }

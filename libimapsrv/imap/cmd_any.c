@@ -4,10 +4,11 @@
 
 #include "imap/capability.h"
 #include "imap/commands.h"
+#include "imap/mailbox.h"
 
 static const struct cmd_def commands[CMD_COUNT_] = {
     [CMD_CAPABILITY] = {"CAPABILITY", IN_ANY, cmd_capability},
-    [CMD_NOOP] = {"NOOP", IN_ANY, cmd_noop},
+    [CMD_NOOP] = {"NOOP", IN_ANY, cmd_check},
     [CMD_LOGOUT] = {"LOGOUT", IN_ANY, cmd_logout},
     [CMD_ID] = {"ID", IN_ANY, cmd_id},
     [CMD_STARTTLS] = {"STARTTLS", IN_NOTAUTH, cmd_starttls},
@@ -16,27 +17,26 @@ static const struct cmd_def commands[CMD_COUNT_] = {
     [CMD_ENABLE] = {"ENABLE", IN_LOGGED_IN, cmd_enable},
     [CMD_LIST] = {"LIST", IN_LOGGED_IN, cmd_list},
     [CMD_LSUB] = {"LSUB", IN_LOGGED_IN, cmd_list},
-    /* Parsed; served once the mailbox engine lands. */
-    [CMD_SELECT] = {"SELECT", IN_LOGGED_IN, NULL},
-    [CMD_EXAMINE] = {"EXAMINE", IN_LOGGED_IN, NULL},
-    [CMD_CREATE] = {"CREATE", IN_LOGGED_IN, NULL},
-    [CMD_DELETE] = {"DELETE", IN_LOGGED_IN, NULL},
-    [CMD_RENAME] = {"RENAME", IN_LOGGED_IN, NULL},
-    [CMD_SUBSCRIBE] = {"SUBSCRIBE", IN_LOGGED_IN, NULL},
-    [CMD_UNSUBSCRIBE] = {"UNSUBSCRIBE", IN_LOGGED_IN, NULL},
-    [CMD_NAMESPACE] = {"NAMESPACE", IN_LOGGED_IN, NULL},
-    [CMD_STATUS] = {"STATUS", IN_LOGGED_IN, NULL},
-    [CMD_APPEND] = {"APPEND", IN_LOGGED_IN, NULL},
-    [CMD_IDLE] = {"IDLE", IN_LOGGED_IN, NULL},
-    [CMD_CHECK] = {"CHECK", IN_SELECTED, NULL},
-    [CMD_CLOSE] = {"CLOSE", IN_SELECTED, NULL},
-    [CMD_UNSELECT] = {"UNSELECT", IN_SELECTED, NULL},
-    [CMD_EXPUNGE] = {"EXPUNGE", IN_SELECTED, NULL},
-    [CMD_SEARCH] = {"SEARCH", IN_SELECTED, NULL},
-    [CMD_FETCH] = {"FETCH", IN_SELECTED, NULL},
-    [CMD_STORE] = {"STORE", IN_SELECTED, NULL},
-    [CMD_COPY] = {"COPY", IN_SELECTED, NULL},
-    [CMD_MOVE] = {"MOVE", IN_SELECTED, NULL},
+    [CMD_SELECT] = {"SELECT", IN_LOGGED_IN, cmd_select},
+    [CMD_EXAMINE] = {"EXAMINE", IN_LOGGED_IN, cmd_select},
+    [CMD_CREATE] = {"CREATE", IN_LOGGED_IN, cmd_create},
+    [CMD_DELETE] = {"DELETE", IN_LOGGED_IN, cmd_delete},
+    [CMD_RENAME] = {"RENAME", IN_LOGGED_IN, cmd_rename},
+    [CMD_SUBSCRIBE] = {"SUBSCRIBE", IN_LOGGED_IN, cmd_subscribe},
+    [CMD_UNSUBSCRIBE] = {"UNSUBSCRIBE", IN_LOGGED_IN, cmd_subscribe},
+    [CMD_NAMESPACE] = {"NAMESPACE", IN_LOGGED_IN, cmd_namespace},
+    [CMD_STATUS] = {"STATUS", IN_LOGGED_IN, cmd_status},
+    [CMD_APPEND] = {"APPEND", IN_LOGGED_IN, cmd_append},
+    [CMD_IDLE] = {"IDLE", IN_LOGGED_IN, cmd_idle},
+    [CMD_CHECK] = {"CHECK", IN_SELECTED, cmd_check},
+    [CMD_CLOSE] = {"CLOSE", IN_SELECTED, cmd_close},
+    [CMD_UNSELECT] = {"UNSELECT", IN_SELECTED, cmd_close},
+    [CMD_EXPUNGE] = {"EXPUNGE", IN_SELECTED, cmd_expunge},
+    [CMD_SEARCH] = {"SEARCH", IN_SELECTED, cmd_search},
+    [CMD_FETCH] = {"FETCH", IN_SELECTED, cmd_fetch},
+    [CMD_STORE] = {"STORE", IN_SELECTED, cmd_store},
+    [CMD_COPY] = {"COPY", IN_SELECTED, cmd_copy},
+    [CMD_MOVE] = {"MOVE", IN_SELECTED, cmd_copy},
 };
 
 const struct cmd_def *command_def(enum imap_cmd_type type)
@@ -52,12 +52,6 @@ enum cmd_result cmd_capability(struct session *s, struct imap_command *cmd)
     capability_write(s, &s->conn->out);
     wbuf_puts(&s->conn->out, "\r\n");
     session_tagged(s, cmd->tag.s, "OK", NULL, "CAPABILITY completed");
-    return CMD_DONE;
-}
-
-enum cmd_result cmd_noop(struct session *s, struct imap_command *cmd)
-{
-    session_tagged(s, cmd->tag.s, "OK", NULL, "NOOP completed");
     return CMD_DONE;
 }
 
@@ -100,9 +94,19 @@ enum cmd_result cmd_id(struct session *s, struct imap_command *cmd)
 enum cmd_result cmd_enable(struct session *s, struct imap_command *cmd)
 {
     /* RFC 5161: names we do not know (or do not offer) are ignored; the
-     * ENABLED response lists only what was enabled. This build has no
-     * extension that changes behaviour when enabled yet. */
-    session_untagged(s, "ENABLED");
+     * ENABLED response lists only what this command newly enabled. */
+    struct wbuf *w = &s->conn->out;
+    wbuf_puts(w, "* ENABLED");
+    for (size_t i = 0; i < cmd->u.enable.count; i++) {
+        const char *name = cmd->u.enable.names[i].s;
+        if (strcmp(name, "IMAP4REV2") == 0 && !s->rev2) {
+            /* RFC 9051: UTF-8 mailbox names and quoted strings, ESEARCH
+             * answers, no RECENT. */
+            s->rev2 = s->utf8 = true;
+            wbuf_puts(w, " IMAP4rev2");
+        }
+    }
+    wbuf_puts(w, "\r\n");
     session_tagged(s, cmd->tag.s, "OK", NULL, "ENABLE completed");
     return CMD_DONE;
 }

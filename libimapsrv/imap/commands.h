@@ -24,7 +24,6 @@ const struct cmd_def *command_def(enum imap_cmd_type type);
 
 /* cmd_any.c */
 enum cmd_result cmd_capability(struct session *s, struct imap_command *cmd);
-enum cmd_result cmd_noop(struct session *s, struct imap_command *cmd);
 enum cmd_result cmd_logout(struct session *s, struct imap_command *cmd);
 enum cmd_result cmd_id(struct session *s, struct imap_command *cmd);
 enum cmd_result cmd_enable(struct session *s, struct imap_command *cmd);

@@ -6,6 +6,7 @@
 
 #include "core/loop.h"
 #include "imap/session.h"
+#include "mail/view.h"
 
 struct imapsrv_op;
 typedef void (*op_complete_fn)(struct session *s, struct imapsrv_op *op);
@@ -29,7 +30,15 @@ struct imapsrv_op {
     char **patterns; /* LIST: UTF-8 patterns, reference prepended */
     size_t pattern_count;
     bool lsub;
-    void *out; /* hook output (store handle) */
+    void *out;                  /* hook output (store handle) */
+    struct view *list;          /* messages hook: what it emitted */
+    size_t got;                 /* read hook */
+    imapsrv_mailbox_status mst; /* open / status hooks */
+    imapsrv_copy_result copy;   /* copy / move hooks */
+    uint32_t uidvalidity, uid;  /* append_end */
+    uint32_t min_uid;           /* messages: asked from this UID */
+    void *ctx;                  /* the command's own state */
+    char *name, *name2;         /* mailbox names (freed with the op) */
 };
 
 struct imapsrv_op *op_new(struct session *s, op_complete_fn complete);

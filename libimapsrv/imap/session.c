@@ -6,6 +6,7 @@
 
 #include "imap/capability.h"
 #include "imap/commands.h"
+#include "imap/mailbox.h"
 #include "imap/op.h"
 #include "proto/parser.h"
 #include "proto/writer.h"
@@ -105,6 +106,10 @@ void session_unref(struct session *s)
         sasl_wipe(s->sasl);
         free(s->sasl);
     }
+    if (s->job)
+        s->job->free(s->job);
+    free(s->reply_code);
+    free(s->reply_text);
     free(s->user);
     free(s->cert);
     policy_unref(s->pol);
@@ -117,6 +122,8 @@ static void session_conn_closed(void *owner)
     s->gone = true;
     loop_timer_cancel(s->loop, &s->timer);
     loop_timer_cancel(s->loop, &s->delay);
+    append_abort(s);
+    selected_close(s);
     if (s->store_user && s->env->store.user_close)
         s->env->store.user_close(s->env->store.userdata, s->store_user);
     s->store_user = NULL;
@@ -258,10 +265,7 @@ void session_finish(struct session *s, const char *status, const char *code,
 static bool literal_ok(struct session *s)
 {
     const struct framer_literal_info *li = framer_literal(&s->fr);
-    bool append =
-        strcmp(framer_name(&s->fr), "APPEND") == 0 && s->state != SESS_NOTAUTH;
-    uint64_t max = append ? s->lim->max_append : s->lim->max_literal;
-    if (li->size <= max) {
+    if (li->size <= s->lim->max_literal) {
         if (li->sync)
             wbuf_puts(&s->conn->out, "+ Ready for literal data\r\n");
         framer_accept_literal(&s->fr);
@@ -270,7 +274,7 @@ static bool literal_ok(struct session *s)
     if (li->sync) {
         /* Refused before the client sends it: the command is dropped. */
         session_tagged(s, framer_tag(&s->fr), "NO", "TOOBIG",
-                       append ? "Message too large" : "Literal too large");
+                       "Literal too large");
         framer_reject(&s->fr);
         return true;
     }
@@ -301,19 +305,37 @@ static size_t session_on_data(void *owner, const char *data, size_t len)
         case FR_NEED_MORE: break;
         case FR_COMMAND:
             cbuf = framer_command(&s->fr, &clen);
-            run_command(s, cbuf, clen);
+            if (s->append)
+                append_command(s, cbuf, clen);
+            else
+                run_command(s, cbuf, clen);
             framer_next(&s->fr);
+            break;
+        case FR_LITERAL_DATA:
+            cbuf = framer_literal_data(&s->fr, &clen);
+            append_data(s, cbuf, clen);
             break;
         case FR_RAW_LINE:
             cbuf = framer_command(&s->fr, &clen);
             if (s->input == INPUT_SASL)
                 auth_sasl_line(s, cbuf, clen);
+            else if (s->input == INPUT_IDLE)
+                idle_line(s, cbuf, clen);
             framer_next(&s->fr);
             break;
-        case FR_LITERAL: literal_ok(s); break;
+        case FR_LITERAL:
+            if (s->state != SESS_NOTAUTH && !s->append &&
+                strcmp(framer_name(&s->fr), "APPEND") == 0 && append_literal(s))
+                break;
+            literal_ok(s);
+            break;
         case FR_LINE_TOO_LONG:
             if (s->input == INPUT_SASL) { /* the AUTHENTICATE ends here */
                 auth_sasl_abort(s, "Authentication response too long");
+                break;
+            }
+            if (s->input == INPUT_IDLE) {
+                idle_line(s, "", 0); /* not DONE: IDLE ends with BAD */
                 break;
             }
             session_tagged(s, framer_tag(&s->fr), "BAD", NULL,
@@ -366,10 +388,20 @@ static void session_secure(void *owner, bool ok, const char *err)
         write_greeting(s);
 }
 
+static void session_on_drain(void *owner)
+{
+    struct session *s = owner;
+    if (s->job && s->job->drain && !s->gone) {
+        s->job->drain = false;
+        s->job->step(s);
+    }
+}
+
 static const struct conn_handler session_handler = {
     .on_data = session_on_data,
     .on_close = session_conn_closed,
     .on_secure = session_secure,
+    .on_drain = session_on_drain,
 };
 
 /* ---- start ---- */
@@ -418,9 +450,9 @@ bool session_start(const struct imap_env *env, struct policy *pol,
     struct framer_limits fl = {
         .max_line = s->lim->max_line,
         /* Literals are checked one by one against their own limits;
-         * this only bounds the whole command in memory. */
-        .max_command =
-            s->lim->max_line + s->lim->max_append + s->lim->max_literal,
+         * this only bounds the whole command in memory (APPEND's message
+         * streams past it). */
+        .max_command = s->lim->max_line + s->lim->max_literal,
     };
     framer_init(&s->fr, &fl);
     arena_init(&s->arena, 2048, 0);
@@ -510,6 +542,13 @@ void op_free(struct imapsrv_op *op)
     for (size_t i = 0; i < op->pattern_count; i++)
         free(op->patterns[i]);
     free(op->patterns);
+    if (op->list) {
+        view_free(op->list);
+        free(op->list);
+    }
+    free(op->copy.uids);
+    free(op->name);
+    free(op->name2);
     free(op);
 }
 
@@ -554,8 +593,16 @@ imapsrv_status imapsrv_emit_mailbox(imapsrv_op *op,
 imapsrv_status imapsrv_emit_message(imapsrv_op *op,
                                     const imapsrv_message_info *msg)
 {
-    /* Message enumeration arrives with the mailbox engine. */
-    (void)op;
-    (void)msg;
-    return IMAPSRV_E_UNSUPPORTED;
+    if (!op || !msg || !msg->uid)
+        return IMAPSRV_E_INVALID;
+    if (!op->list) {
+        /* Filled on the hook's thread; the session reads it only once the
+         * op completed, so no lock is needed. */
+        if (!(op->list = malloc(sizeof(*op->list))))
+            return IMAPSRV_E_NOMEM;
+        view_init(op->list, 0, 0);
+    }
+    if (msg->uid < op->min_uid)
+        return IMAPSRV_OK; /* not asked for: ignore */
+    return view_append_info(op->list, msg);
 }

@@ -58,6 +58,7 @@ struct imap_env {
      * failure is answered. */
     unsigned (*auth_result)(void *server, struct session *s, bool ok);
     void *server;
+    struct hub *hub; /* cross-session mailbox changes */
 };
 
 enum session_state {
@@ -70,6 +71,7 @@ enum session_state {
 enum session_input {
     INPUT_COMMAND,
     INPUT_SASL, /* the next line answers an AUTHENTICATE challenge */
+    INPUT_IDLE, /* the next line ends IDLE */
 };
 
 struct session {
@@ -105,6 +107,18 @@ struct session {
     struct sasl *sasl;
     char *user;
     void *store_user;
+
+    /* Mailbox engine (imap/mailbox.h). */
+    struct selected *sel;  /* SESS_SELECTED only */
+    struct append *append; /* APPEND whose message is streaming */
+    struct job *job;       /* a command working in steps (FETCH, SEARCH,
+                              APPEND, ...); freed with the session */
+    bool idling;           /* IDLE: between "+ idling" and DONE */
+    bool rev2;             /* ENABLE IMAP4rev2 */
+    bool utf8;             /* ENABLE UTF8=ACCEPT (implied by rev2) */
+    bool syncing;          /* untagged updates are being gathered */
+    char reply_status[4];  /* a reply waiting for the updates before it */
+    char *reply_code, *reply_text;
 };
 
 /* Start a session on an accepted connection: greeting (or the policy's BYE)

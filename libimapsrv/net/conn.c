@@ -12,6 +12,7 @@
 
 #define READ_CHUNK 16384
 #define OUT_HIGH_WATER (1u << 20) /* stop reading while this much is queued */
+#define OUT_LOW_WATER (64u << 10) /* on_drain: room for the next batch */
 
 static void numeric_addr(const struct sockaddr_storage *ss, char *buf,
                          size_t len, int *port_r)
@@ -252,8 +253,15 @@ static void conn_ready(struct loop *lp, struct loop_io *io, uint32_t events)
         tls_step(c);
         return;
     }
-    if (events & EPOLLOUT)
+    if (events & EPOLLOUT) {
         conn_flush(c);
+        if (!c->closed && c->want_drain &&
+            conn_out_pending(c) < OUT_LOW_WATER) {
+            c->want_drain = false;
+            if (c->h->on_drain)
+                c->h->on_drain(c->owner);
+        }
+    }
     if (c->closed)
         return;
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->paused &&
@@ -320,10 +328,17 @@ void conn_resume(struct conn *c)
     if (c->closed)
         return;
     c->paused = false;
+    if (c->delivering)
+        return; /* from within on_data: its loop goes on, reads nothing */
     conn_deliver(c);
     conn_pump(c);
     if (!c->closed)
         conn_flush(c);
+}
+
+void conn_want_drain(struct conn *c)
+{
+    c->want_drain = true;
 }
 
 void conn_discard_input(struct conn *c)

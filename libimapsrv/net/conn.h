@@ -28,6 +28,9 @@ struct conn_handler {
     /* The TLS handshake finished: ok, or failed (err says why; the
      * connection closes right after). */
     void (*on_secure)(void *owner, bool ok, const char *err);
+    /* After conn_want_drain(): the queued output went below the low-water
+     * mark (called from the loop, never from within the owner's calls). */
+    void (*on_drain)(void *owner);
 };
 
 enum conn_tls_state {
@@ -49,6 +52,7 @@ struct conn {
     bool closing; /* flush what is queued, then close */
     bool closed;
     bool delivering;
+    bool want_drain;
     struct loop_task free_task;
     enum conn_tls_state tls_state;
     struct tls_conn *tls;
@@ -86,5 +90,7 @@ void conn_close(struct conn *c);
 void conn_abort(struct conn *c);
 
 size_t conn_out_pending(const struct conn *c);
+/* Call on_drain once the queued output is small again. */
+void conn_want_drain(struct conn *c);
 
 #endif

@@ -628,7 +628,13 @@ def main(module="__main__"):
 # and a driver for interactive command-line TLS clients (gnutls-cli,
 # openssl s_client).
 
-BASE_CAPS = {"IMAP4REV1", "LITERAL+", "SASL-IR", "ID", "ENABLE"}
+# Every state of a daemon with a store: the protocol base plus the mailbox
+# engine's extensions (APPENDLIMIT's value is the default 64 MiB).
+BASE_CAPS = {"IMAP4REV1", "IMAP4REV2", "LITERAL+", "SASL-IR", "ID", "ENABLE",
+             "IDLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
+             "LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE",
+             "CREATE-SPECIAL-USE", "ESEARCH", "SEARCHRES", "STATUS=SIZE",
+             "BINARY", "APPENDLIMIT=67108864"}
 TOOL_TIMEOUT = 15.0      # one run of gnutls-cli / openssl, whatever it does
 
 

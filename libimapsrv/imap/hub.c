@@ -1,0 +1,251 @@
+#include "imap/hub.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HUB_BUCKETS 1024
+/* A session that lets this many changes pile up (a long FETCH while
+ * another client stores flag after flag) gets one resync instead. */
+#define HUB_QUEUE_MAX 4096
+
+struct hub_watch {
+    struct hub *hub;
+    char *user, *mailbox;
+    unsigned bucket;
+    struct hub_watch *prev, *next; /* bucket chain, under hub->lock */
+    struct loop *loop;
+    struct loop_task task;
+    atomic_int refs; /* the owner, and a posted task */
+    pthread_mutex_t lock;
+    bool posted;
+    struct hub_change **q;
+    size_t qlen, qcap;
+    hub_notify_fn fn;
+    void *owner; /* NULL once unwatched (loop thread only) */
+};
+
+struct hub {
+    pthread_mutex_t lock;
+    struct hub_watch *buckets[HUB_BUCKETS];
+};
+
+struct hub_change *hub_change_new(enum hub_kind kind, const uint32_t *uids,
+                                  size_t count, imapsrv_flag_op how,
+                                  unsigned flags, const char *const *keywords,
+                                  size_t keyword_count)
+{
+    struct hub_change *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->kind = kind;
+    c->how = how;
+    c->flags = flags;
+    if (count) {
+        c->uids = malloc(count * sizeof(*uids));
+        if (!c->uids)
+            goto fail;
+        memcpy(c->uids, uids, count * sizeof(*uids));
+        c->count = count;
+    }
+    if (keyword_count) {
+        c->keywords = calloc(keyword_count, sizeof(char *));
+        if (!c->keywords)
+            goto fail;
+        c->keyword_count = keyword_count;
+        for (size_t i = 0; i < keyword_count; i++)
+            if (!(c->keywords[i] = strdup(keywords[i])))
+                goto fail;
+    }
+    return c;
+fail:
+    hub_change_unref(c);
+    return NULL;
+}
+
+void hub_change_unref(struct hub_change *c)
+{
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < c->keyword_count; i++)
+        free(c->keywords[i]);
+    free(c->keywords);
+    free(c->uids);
+    free(c);
+}
+
+static unsigned bucket_of(const char *user, const char *mailbox)
+{
+    unsigned h = 2166136261u;
+    for (const char *s = mailbox; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    for (const char *s = user; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % HUB_BUCKETS;
+}
+
+struct hub *hub_new(void)
+{
+    struct hub *h = calloc(1, sizeof(*h));
+    if (h)
+        pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+void hub_free(struct hub **hp)
+{
+    if (!hp || !*hp)
+        return;
+    /* Every session ended first, so no watch is left. */
+    pthread_mutex_destroy(&(*hp)->lock);
+    free(*hp);
+    *hp = NULL;
+}
+
+static void drop_queue(struct hub_watch *w)
+{
+    for (size_t i = 0; i < w->qlen; i++)
+        hub_change_unref(w->q[i]);
+    w->qlen = 0;
+}
+
+static void watch_unref(struct hub_watch *w)
+{
+    if (atomic_fetch_sub(&w->refs, 1) != 1)
+        return;
+    drop_queue(w);
+    free(w->q);
+    pthread_mutex_destroy(&w->lock);
+    free(w->user);
+    free(w->mailbox);
+    free(w);
+}
+
+static void watch_task(struct loop *lp, struct loop_task *t)
+{
+    struct hub_watch *w =
+        (struct hub_watch *)((char *)t - offsetof(struct hub_watch, task));
+    pthread_mutex_lock(&w->lock);
+    w->posted = false;
+    pthread_mutex_unlock(&w->lock);
+    if (w->owner)
+        w->fn(w->owner);
+    watch_unref(w);
+}
+
+struct hub_watch *hub_watch(struct hub *h, const char *user,
+                            const char *mailbox, struct loop *lp,
+                            hub_notify_fn fn, void *owner)
+{
+    struct hub_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->user = strdup(user);
+    w->mailbox = strdup(mailbox);
+    if (!w->user || !w->mailbox) {
+        free(w->user);
+        free(w->mailbox);
+        free(w);
+        return NULL;
+    }
+    w->hub = h;
+    w->loop = lp;
+    w->fn = fn;
+    w->owner = owner;
+    w->task.fn = watch_task;
+    atomic_init(&w->refs, 1);
+    pthread_mutex_init(&w->lock, NULL);
+    w->bucket = bucket_of(user, mailbox);
+    pthread_mutex_lock(&h->lock);
+    w->next = h->buckets[w->bucket];
+    if (w->next)
+        w->next->prev = w;
+    h->buckets[w->bucket] = w;
+    pthread_mutex_unlock(&h->lock);
+    return w;
+}
+
+void hub_unwatch(struct hub_watch *w)
+{
+    if (!w)
+        return;
+    struct hub *h = w->hub;
+    pthread_mutex_lock(&h->lock);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        h->buckets[w->bucket] = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&h->lock);
+    w->owner = NULL;
+    pthread_mutex_lock(&w->lock);
+    drop_queue(w);
+    pthread_mutex_unlock(&w->lock);
+    watch_unref(w);
+}
+
+/* Under w->lock.  A queue that grew too long becomes one resync: the
+ * session then reads the list again, which covers every change. */
+static void enqueue(struct hub_watch *w, struct hub_change *c)
+{
+    if (w->qlen >= HUB_QUEUE_MAX) {
+        struct hub_change *r =
+            hub_change_new(HUB_RESYNC, NULL, 0, IMAPSRV_FLAGS_SET, 0, NULL, 0);
+        if (!r)
+            return; /* the old queue stays; this change is lost */
+        drop_queue(w);
+        w->q[w->qlen++] = r;
+        return;
+    }
+    if (w->qlen == w->qcap) {
+        size_t cap = w->qcap ? w->qcap * 2 : 8;
+        struct hub_change **q = realloc(w->q, cap * sizeof(*q));
+        if (!q)
+            return;
+        w->q = q;
+        w->qcap = cap;
+    }
+    atomic_fetch_add(&c->refs, 1);
+    w->q[w->qlen++] = c;
+}
+
+void hub_publish(struct hub *h, const char *user, const char *mailbox,
+                 struct hub_change *c, const struct hub_watch *except)
+{
+    if (!h || !c)
+        return;
+    pthread_mutex_lock(&h->lock);
+    unsigned first = 0, last = HUB_BUCKETS - 1;
+    if (user)
+        first = last = bucket_of(user, mailbox);
+    for (unsigned b = first; b <= last; b++) {
+        for (struct hub_watch *w = h->buckets[b]; w; w = w->next) {
+            if (w == except || strcmp(w->mailbox, mailbox) != 0 ||
+                (user && strcmp(w->user, user) != 0))
+                continue;
+            pthread_mutex_lock(&w->lock);
+            enqueue(w, c);
+            bool post = !w->posted;
+            if (post) {
+                w->posted = true;
+                atomic_fetch_add(&w->refs, 1);
+            }
+            pthread_mutex_unlock(&w->lock);
+            if (post)
+                loop_post(w->loop, &w->task);
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+size_t hub_take(struct hub_watch *w, struct hub_change **out, size_t max)
+{
+    pthread_mutex_lock(&w->lock);
+    size_t n = w->qlen < max ? w->qlen : max;
+    memcpy(out, w->q, n * sizeof(*out));
+    memmove(w->q, w->q + n, (w->qlen - n) * sizeof(*w->q));
+    w->qlen -= n;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}

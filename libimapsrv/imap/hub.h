@@ -1,0 +1,69 @@
+/* Mailbox hub: which sessions have which mailbox selected, so that a change
+ * one session makes (or the host reports with imapsrv_notify_mailbox())
+ * reaches every other session watching that mailbox, on whatever loop
+ * thread it lives.  A change is published once and shared by reference;
+ * each watch queues it and posts one task to its loop, which hands the
+ * queue to the session.  Thread-safe. */
+#ifndef IMAPSRV_IMAP_HUB_H
+#define IMAPSRV_IMAP_HUB_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "imapsrv.h"
+
+enum hub_kind {
+    HUB_NEW,     /* messages were added: read the list from UIDNEXT on */
+    HUB_FLAGS,   /* a STORE: apply how/flags/keywords to uids */
+    HUB_EXPUNGE, /* uids are gone */
+    HUB_RESYNC,  /* anything may have changed: read the whole list */
+};
+
+struct hub_change {
+    atomic_int refs;
+    enum hub_kind kind;
+    uint32_t *uids; /* ascending */
+    size_t count;
+    imapsrv_flag_op how;
+    unsigned flags;
+    char **keywords;
+    size_t keyword_count;
+};
+
+/* Build a change (everything copied); NULL when out of memory. */
+struct hub_change *hub_change_new(enum hub_kind kind, const uint32_t *uids,
+                                  size_t count, imapsrv_flag_op how,
+                                  unsigned flags, const char *const *keywords,
+                                  size_t keyword_count);
+void hub_change_unref(struct hub_change *c);
+
+struct hub;
+struct hub_watch;
+
+/* Called on the watch's loop thread when changes are queued. */
+typedef void (*hub_notify_fn)(void *owner);
+
+struct hub *hub_new(void);
+void hub_free(struct hub **h);
+
+/* Watch user's mailbox from loop lp.  NULL when out of memory. */
+struct hub_watch *hub_watch(struct hub *h, const char *user,
+                            const char *mailbox, struct loop *lp,
+                            hub_notify_fn fn, void *owner);
+/* Stop watching (the watch's loop thread); queued changes are dropped. */
+void hub_unwatch(struct hub_watch *w);
+
+/* Queue c for every watch of user's mailbox except `except` (may be NULL);
+ * user NULL: of every user.  Takes no reference from the caller. */
+void hub_publish(struct hub *h, const char *user, const char *mailbox,
+                 struct hub_change *c, const struct hub_watch *except);
+
+/* Take the queued changes, oldest first (loop thread).  Returns the count
+ * stored in out (at most max); call until 0.  The caller unrefs each. */
+size_t hub_take(struct hub_watch *w, struct hub_change **out, size_t max);
+
+#endif
