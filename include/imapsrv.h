@@ -291,6 +291,9 @@ enum imapsrv_mailbox_attr {
     IMAPSRV_MBOX_SUBSCRIBED = 1u << 2,
     IMAPSRV_MBOX_MARKED = 1u << 3,
     IMAPSRV_MBOX_UNMARKED = 1u << 4,
+    /* A subscribed name with no mailbox behind it: a list hook emits it
+     * (with SUBSCRIBED) so that LSUB and LIST (SUBSCRIBED) show it. */
+    IMAPSRV_MBOX_NONEXISTENT = 1u << 5,
     IMAPSRV_MBOX_ALL = 1u << 8, /* RFC 6154 special uses */
     IMAPSRV_MBOX_ARCHIVE = 1u << 9,
     IMAPSRV_MBOX_DRAFTS = 1u << 10,

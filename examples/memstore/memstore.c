@@ -805,6 +805,14 @@ static imapsrv_status hook_list(void *ud, imapsrv_op *op, void *user,
             mi.attrs |= IMAPSRV_MBOX_SUBSCRIBED;
         st = imapsrv_emit_mailbox(op, &mi);
     }
+    /* Subscriptions outlive their mailboxes (RFC 9051 6.3.9). */
+    for (size_t i = 0; i < u->nsubs && st == IMAPSRV_OK; i++)
+        if (!box_find(u, u->subs[i])) {
+            imapsrv_mailbox_info mi = {
+                u->subs[i], IMAPSRV_MBOX_SUBSCRIBED | IMAPSRV_MBOX_NOSELECT |
+                                IMAPSRV_MBOX_NONEXISTENT};
+            st = imapsrv_emit_mailbox(op, &mi);
+        }
     pthread_mutex_unlock(&ms->lock);
     return st;
 }

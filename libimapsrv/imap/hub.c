@@ -243,6 +243,10 @@ size_t hub_take(struct hub_watch *w, struct hub_change **out, size_t max)
 {
     pthread_mutex_lock(&w->lock);
     size_t n = w->qlen < max ? w->qlen : max;
+    if (n == 0) {
+        pthread_mutex_unlock(&w->lock);
+        return 0;
+    }
     memcpy(out, w->q, n * sizeof(*out));
     memmove(w->q, w->q + n, (w->qlen - n) * sizeof(*w->q));
     w->qlen -= n;

@@ -25,10 +25,16 @@ static enum cmd_result read_only(struct session *s)
 
 /* ---- STORE ---- */
 
+static void change_free(void *c)
+{
+    hub_change_unref(c);
+}
+
 static void store_done(struct session *s, struct imapsrv_op *op)
 {
     struct hub_change *c = op->ctx;
     bool silent = op->lsub, uid = op->min_uid != 0;
+    op->ctx = NULL; /* ours now */
     if (op->status != IMAPSRV_OK) {
         hub_change_unref(c);
         session_fail(s, op->status, "Flags not stored");
@@ -83,6 +89,7 @@ enum cmd_result cmd_store(struct session *s, struct imap_command *cmd)
         return CMD_DONE;
     }
     op->ctx = c;
+    op->ctx_free = change_free;
     op->lsub = cs->silent;
     op->min_uid = cmd->uid;
     op_started(op, s->env->store.set_flags(
@@ -181,11 +188,16 @@ struct copy_ctx {
     int fallback; /* MOVE without a move hook: 1 copied, 2 flagged */
 };
 
-static void copy_ctx_free(struct imapsrv_op *op)
+static void copy_ctx_destroy(void *p)
 {
-    struct copy_ctx *c = op->ctx;
+    struct copy_ctx *c = p;
     free(c->src);
     free(c);
+}
+
+static void copy_ctx_free(struct imapsrv_op *op)
+{
+    copy_ctx_destroy(op->ctx);
     op->ctx = NULL;
 }
 
@@ -271,6 +283,7 @@ static void copy_step(struct session *s, struct imapsrv_op *op)
     }
     /* The state moves to the next op. */
     next->ctx = op->ctx;
+    next->ctx_free = copy_ctx_destroy;
     next->name = op->name;
     next->copy = op->copy;
     op->ctx = NULL;
@@ -328,6 +341,7 @@ enum cmd_result cmd_copy(struct session *s, struct imap_command *cmd)
     c->uid = cmd->uid;
     c->fallback = move && !h->move;
     op->ctx = c;
+    op->ctx_free = copy_ctx_destroy;
     op->name = dest;
     op->copy.count = n;
     if (move && h->move)

@@ -30,15 +30,17 @@ struct imapsrv_op {
     char **patterns; /* LIST: UTF-8 patterns, reference prepended */
     size_t pattern_count;
     bool lsub;
-    void *out;                  /* hook output (store handle) */
-    struct view *list;          /* messages hook: what it emitted */
-    size_t got;                 /* read hook */
-    imapsrv_mailbox_status mst; /* open / status hooks */
-    imapsrv_copy_result copy;   /* copy / move hooks */
-    uint32_t uidvalidity, uid;  /* append_end */
-    uint32_t min_uid;           /* messages: asked from this UID */
-    void *ctx;                  /* the command's own state */
-    char *name, *name2;         /* mailbox names (freed with the op) */
+    void *out;                   /* hook output (store handle) */
+    struct view *list;           /* messages hook: what it emitted */
+    size_t got;                  /* read hook */
+    imapsrv_mailbox_status mst;  /* open / status hooks */
+    imapsrv_copy_result copy;    /* copy / move hooks */
+    uint32_t uidvalidity, uid;   /* append_end */
+    uint32_t min_uid;            /* messages: asked from this UID */
+    void *ctx;                   /* the command's own state */
+    void (*ctx_free)(void *ctx); /* owned: freed with the op unless the
+                                    completion took it (set it NULL) */
+    char *name, *name2;          /* mailbox names (freed with the op) */
 };
 
 struct imapsrv_op *op_new(struct session *s, op_complete_fn complete);

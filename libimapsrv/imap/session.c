@@ -549,6 +549,8 @@ void op_free(struct imapsrv_op *op)
     free(op->copy.uids);
     free(op->name);
     free(op->name2);
+    if (op->ctx && op->ctx_free)
+        op->ctx_free(op->ctx);
     free(op);
 }
 

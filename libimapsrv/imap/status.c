@@ -60,6 +60,7 @@ static void status_opened(struct session *s, struct imapsrv_op *op)
         return;
     }
     lop->ctx = op->ctx;
+    lop->ctx_free = free;
     lop->name = op->name;
     lop->out = op->out;
     lop->mst = op->mst;
@@ -86,6 +87,7 @@ void status_start(struct session *s, char *name, unsigned items, status_cb cb,
     }
     *r = (struct status_req){items, cb, ctx};
     op->ctx = r;
+    op->ctx_free = free;
     op->name = name;
     if (h->status)
         op_started(op,
