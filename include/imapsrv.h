@@ -192,6 +192,7 @@ typedef struct imapsrv_limits {
     size_t max_literal;           /* one literal of any command but APPEND */
     size_t max_append;            /* one APPEND message */
     unsigned max_bad_commands;    /* unknown commands before login -> BYE */
+    unsigned max_nesting; /* parentheses in one command (SEARCH OR chains) */
 } imapsrv_limits;
 
 void imapsrv_limits_init(imapsrv_limits *l);

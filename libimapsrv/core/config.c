@@ -117,6 +117,8 @@ static const struct cfg_key cfg_keys[] = {
      "64m", 0},
     {"limits.max_bad_commands", CFG_COUNT, CFG_LIM(max_bad_commands), 1, 1000,
      "3", 0},
+    {"limits.max_nesting", CFG_COUNT, CFG_LIM(max_nesting), 2, 1000, "100",
+     0},
 
     {"tls.cert", CFG_PATH, CFG_G(tls_cert), 0, CFG_PATH_MAX, "", 0},
     {"tls.key", CFG_PATH, CFG_G(tls_key), 0, CFG_PATH_MAX, "", 0},

@@ -205,7 +205,8 @@ static void run_command(struct session *s, const char *buf, size_t len)
     struct imap_command cmd;
     const char *err = "Syntax error";
     arena_reset(&s->arena);
-    enum parse_result r = parser_parse(buf, len, NULL, &s->arena, &cmd, &err);
+    struct parser_limits pl = {.max_depth = s->lim->max_nesting};
+    enum parse_result r = parser_parse(buf, len, &pl, &s->arena, &cmd, &err);
     switch (r) {
     case PARSE_OK: break;
     case PARSE_NOMEM:
