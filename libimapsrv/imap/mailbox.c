@@ -302,8 +302,10 @@ static void list_listed(struct session *s, struct imapsrv_op *op)
 static bool sync_start(struct session *s, bool allow_expunge)
 {
     struct selected *sel = s->sel;
-    if (!sel || s->syncing)
+    if (!sel)
         return true;
+    if (s->syncing)
+        return false; /* one under way (IDLE's): the reply follows it */
     take_changes(s);
     if (!sel->need_new && !sel->need_resync) {
         sync_flush(s, allow_expunge);
@@ -353,11 +355,11 @@ enum cmd_result session_reply(struct session *s, const char *status,
                               const char *code, const char *text,
                               bool allow_expunge)
 {
-    if (s->sel && !s->gone) {
+    /* A store that answers later completes through the loop, after this
+     * returns: saving the reply only then is in time. */
+    if (s->sel && !s->gone && !sync_start(s, allow_expunge)) {
         save_reply(s, status, code, text);
-        if (!sync_start(s, allow_expunge))
-            return CMD_ASYNC;
-        s->reply_status[0] = '\0';
+        return CMD_ASYNC;
     }
     session_tagged(s, s->tag, status, code, text);
     return CMD_DONE;
@@ -366,11 +368,9 @@ enum cmd_result session_reply(struct session *s, const char *status,
 void session_reply_later(struct session *s, const char *status,
                          const char *code, const char *text, bool allow_expunge)
 {
-    if (s->sel && !s->gone) {
+    if (s->sel && !s->gone && !sync_start(s, allow_expunge)) {
         save_reply(s, status, code, text);
-        if (!sync_start(s, allow_expunge))
-            return;
-        s->reply_status[0] = '\0';
+        return;
     }
     session_finish(s, status, code, text);
 }
