@@ -426,6 +426,18 @@ typedef struct imapsrv_store_hooks {
     imapsrv_status (*append_end)(void *userdata, imapsrv_op *op, void *append,
                                  int commit, uint32_t *uidvalidity_r,
                                  uint32_t *uid_r);
+
+    /* Optional and synchronous (called on a loop thread: keep them cheap):
+     * a place for the library's parsed form of a message, kept with it, so
+     * that FETCH ENVELOPE / BODY / BODYSTRUCTURE in any later session need
+     * not read the message again.  cache_put keeps a copy of the blob for
+     * uid (replacing any); cache_get copies at most cap bytes of it into
+     * buf and returns its whole length, 0 when there is none.  The blob is
+     * opaque; a store may drop it at any time. */
+    void (*cache_put)(void *userdata, void *mailbox, uint32_t uid,
+                      const void *blob, size_t len);
+    size_t (*cache_get)(void *userdata, void *mailbox, uint32_t uid, void *buf,
+                        size_t cap);
 } imapsrv_store_hooks;
 
 /* ------------------------------------------------------------------------ */

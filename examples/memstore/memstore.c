@@ -32,6 +32,8 @@ struct msg {
     uint64_t modseq;
     char *data;
     size_t len;
+    char *cache; /* the library's parsed form (cache_put) */
+    size_t cache_len;
 };
 
 struct box {
@@ -189,12 +191,15 @@ static void msg_free(struct msg *m)
 {
     kw_free(m->kw, m->nkw);
     free(m->data);
+    free(m->cache);
 }
 
 static imapsrv_status msg_clone(struct msg *dst, const struct msg *src)
 {
     *dst = *src;
     dst->kw = NULL;
+    dst->cache = NULL; /* a copy parses again: caches are cheap to lose */
+    dst->cache_len = 0;
     dst->data = malloc(src->len ? src->len : 1);
     if (!dst->data)
         return IMAPSRV_E_NOMEM;
@@ -1005,6 +1010,45 @@ static imapsrv_status hook_read(void *ud, imapsrv_op *op, void *mailbox,
     return st;
 }
 
+static void hook_cache_put(void *ud, void *mailbox, uint32_t uid,
+                           const void *blob, size_t len)
+{
+    memstore *ms = ud;
+    struct box *b = ((struct handle *)mailbox)->box;
+    char *copy = malloc(len ? len : 1);
+    struct msg *m;
+
+    if (!copy)
+        return;
+    memcpy(copy, blob, len);
+    pthread_mutex_lock(&ms->lock);
+    if (!b->gone && (m = msg_find(b, uid))) {
+        free(m->cache);
+        m->cache = copy;
+        m->cache_len = len;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&ms->lock);
+    free(copy);
+}
+
+static size_t hook_cache_get(void *ud, void *mailbox, uint32_t uid, void *buf,
+                             size_t cap)
+{
+    memstore *ms = ud;
+    struct box *b = ((struct handle *)mailbox)->box;
+    const struct msg *m;
+    size_t len = 0;
+
+    pthread_mutex_lock(&ms->lock);
+    if (!b->gone && (m = msg_find(b, uid)) && m->cache) {
+        len = m->cache_len;
+        memcpy(buf, m->cache, len < cap ? len : cap);
+    }
+    pthread_mutex_unlock(&ms->lock);
+    return len;
+}
+
 static imapsrv_status hook_set_flags(void *ud, imapsrv_op *op, void *mailbox,
                                      const uint32_t *uids, size_t count,
                                      imapsrv_flag_op how, unsigned flags,
@@ -1226,6 +1270,8 @@ void memstore_hooks(memstore *ms, imapsrv_store_hooks *hooks_r)
     hooks_r->append_begin = hook_append_begin;
     hooks_r->append_data = hook_append_data;
     hooks_r->append_end = hook_append_end;
+    hooks_r->cache_put = hook_cache_put;
+    hooks_r->cache_get = hook_cache_get;
 }
 
 /* ------------------------------------------------------------------ */

@@ -30,7 +30,16 @@ struct fetch_job {
     struct job base;
     struct fetch_att *atts;
     size_t att_count;
-    bool uid_cmd, peek_all, need_tree;
+    bool uid_cmd, peek_all;
+    bool need_struct;   /* ENVELOPE, BODY or BODYSTRUCTURE */
+    bool need_sections; /* items that need the tree's offsets */
+    /* The structure items of the current message, rendered once (or from
+     * the store's cache): ENVELOPE, BODY, BODYSTRUCTURE. */
+    char *blob;
+    size_t blob_cap;
+    const char *piece[3];
+    uint32_t piece_len[3];
+    bool have_pieces;
     struct seqset_result set;
     size_t span;
     uint32_t idx;
@@ -63,6 +72,7 @@ static void fetch_free(struct job *jb)
     arena_free(&j->scratch);
     free(j->buf);
     free(j->dbuf);
+    free(j->blob);
     free(j);
 }
 
@@ -97,12 +107,16 @@ static struct fetch_section att_section(const struct fetch_att *a)
     return sec;
 }
 
+static bool att_is_struct(const struct fetch_att *a)
+{
+    return a->type == FA_ENVELOPE || a->type == FA_BODY ||
+           a->type == FA_BODYSTRUCTURE;
+}
+
+/* Needs the MIME tree's offsets (structure items aside). */
 static bool att_needs_tree(const struct fetch_att *a)
 {
     switch (a->type) {
-    case FA_ENVELOPE:
-    case FA_BODY:
-    case FA_BODYSTRUCTURE:
     case FA_RFC822_HEADER:
     case FA_RFC822_TEXT: return true;
     case FA_BODY_SECTION:
@@ -201,7 +215,7 @@ static void section_begin(struct session *s, struct fetch_job *j,
     struct wbuf *w = &s->conn->out;
     const struct fetch_att *a = &j->atts[j->att];
     struct fetch_section sec = att_section(a);
-    if (!att_needs_tree(a)) {
+    if (!att_needs_tree(a) || !s->sel->cache_root) {
         j->loc = (struct section_loc){SECTION_RANGE, 0, m->size, NULL};
     } else {
         section_locate(s->sel->cache_root, &sec, &j->loc);
@@ -390,6 +404,108 @@ static bool binary_step(struct session *s, struct fetch_job *j, uint32_t uid)
     return true;
 }
 
+/* ---- structure items and the store's cache ---- */
+
+/* Blob: "S1", the writer flags, then ENVELOPE, BODY and BODYSTRUCTURE,
+ * each as a 4-byte length and its bytes. */
+#define BLOB_HEAD 3
+
+static bool blob_room(struct fetch_job *j, size_t n)
+{
+    if (n <= j->blob_cap)
+        return true;
+    char *b = realloc(j->blob, n);
+    if (!b)
+        return false;
+    j->blob = b;
+    j->blob_cap = n;
+    return true;
+}
+
+/* Point the pieces into a blob of n bytes; false when it is not ours. */
+static bool pieces_from_blob(struct session *s, struct fetch_job *j, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)j->blob;
+    if (n < BLOB_HEAD || b[0] != 'S' || b[1] != '1' ||
+        b[2] != (unsigned char)session_wflags(s))
+        return false;
+    size_t off = BLOB_HEAD;
+    for (int k = 0; k < 3; k++) {
+        uint32_t len;
+        if (n - off < 4)
+            return false;
+        memcpy(&len, b + off, 4);
+        off += 4;
+        if (n - off < len)
+            return false;
+        j->piece[k] = j->blob + off;
+        j->piece_len[k] = len;
+        off += len;
+    }
+    return off == n;
+}
+
+static bool pieces_cached(struct session *s, struct fetch_job *j, uint32_t uid)
+{
+    const imapsrv_store_hooks *h = &s->env->store;
+    if (!h->cache_get || !blob_room(j, 4096))
+        return false;
+    size_t n =
+        h->cache_get(h->userdata, s->sel->handle, uid, j->blob, j->blob_cap);
+    if (n > j->blob_cap) {
+        if (!blob_room(j, n))
+            return false;
+        n = h->cache_get(h->userdata, s->sel->handle, uid, j->blob,
+                         j->blob_cap);
+        if (n > j->blob_cap)
+            return false;
+    }
+    return n && pieces_from_blob(s, j, n);
+}
+
+/* Render the structure items from the parsed tree, and hand them to the
+ * store's cache.  False when out of memory. */
+static bool pieces_render(struct session *s, struct fetch_job *j,
+                          const struct view_msg *m)
+{
+    const struct mime_part *root = s->sel->cache_root;
+    unsigned wf = session_wflags(s);
+    struct wbuf t;
+    wbuf_init(&t);
+    size_t len[3];
+    env_write_envelope(&t, root->header ? root->header : "", root->header_len,
+                       &j->scratch, wf);
+    len[0] = t.len;
+    env_write_body(&t, root, false, &j->scratch, wf);
+    len[1] = t.len - len[0];
+    env_write_body(&t, root, true, &j->scratch, wf);
+    len[2] = t.len - len[0] - len[1];
+    arena_reset(&j->scratch);
+    size_t n = BLOB_HEAD + 12 + t.len;
+    bool ok = !t.oom && blob_room(j, n);
+    if (ok) {
+        j->blob[0] = 'S';
+        j->blob[1] = '1';
+        j->blob[2] = (char)wf;
+        size_t off = BLOB_HEAD, from = 0;
+        for (int k = 0; k < 3; k++) {
+            uint32_t l = (uint32_t)len[k];
+            memcpy(j->blob + off, &l, 4);
+            memcpy(j->blob + off + 4, t.data + from, len[k]);
+            off += 4 + len[k];
+            from += len[k];
+        }
+        pieces_from_blob(s, j, n);
+        const imapsrv_store_hooks *h = &s->env->store;
+        if (h->cache_put)
+            h->cache_put(h->userdata, s->sel->handle, m->uid, j->blob, n);
+    }
+    wbuf_free(&t);
+    if (!ok)
+        j->failed = true;
+    return ok;
+}
+
 /* ---- items ---- */
 
 /* Write simple items from j->att on; stops at a section (phase set). */
@@ -397,7 +513,6 @@ static void items_step(struct session *s, struct fetch_job *j,
                        struct view_msg *m)
 {
     struct wbuf *w = &s->conn->out;
-    unsigned wf = session_wflags(s);
     while (j->att < j->att_count && j->ph == PH_ITEMS) {
         const struct fetch_att *a = &j->atts[j->att];
         if (j->att)
@@ -419,16 +534,15 @@ static void items_step(struct session *s, struct fetch_job *j,
             wbuf_printf(w, "MODSEQ (%llu)", (unsigned long long)m->modseq);
             break;
         case FA_ENVELOPE:
-            wbuf_puts(w, "ENVELOPE ");
-            env_write_envelope(w, s->sel->cache_root->header,
-                               s->sel->cache_root->header_len, &j->scratch, wf);
-            break;
         case FA_BODY:
-        case FA_BODYSTRUCTURE:
-            wbuf_puts(w, a->type == FA_BODY ? "BODY " : "BODYSTRUCTURE ");
-            env_write_body(w, s->sel->cache_root, a->type != FA_BODY,
-                           &j->scratch, wf);
+        case FA_BODYSTRUCTURE: {
+            int k = a->type == FA_ENVELOPE ? 0 : a->type == FA_BODY ? 1 : 2;
+            wbuf_puts(w, k == 0   ? "ENVELOPE "
+                         : k == 1 ? "BODY "
+                                  : "BODYSTRUCTURE ");
+            wbuf_put(w, j->piece[k], j->piece_len[k]);
             break;
+        }
         default: section_begin(s, j, m); continue;
         }
         arena_reset(&j->scratch);
@@ -520,12 +634,18 @@ static void fetch_step(struct session *s)
             j->ph = PH_PARSE;
             /* fall through */
         case PH_PARSE:
-            if (j->need_tree && s->sel->cache_uid != m->uid) {
+            j->have_pieces = j->need_struct && !j->need_sections &&
+                             s->sel->cache_uid != m->uid &&
+                             pieces_cached(s, j, m->uid);
+            if ((j->need_sections || (j->need_struct && !j->have_pieces)) &&
+                s->sel->cache_uid != m->uid) {
                 if (!parse_step(s, j, m))
                     return;
                 if (s->sel->cache_uid != m->uid)
                     goto next; /* unreadable (expunged meanwhile) */
             }
+            if (j->need_struct && !j->have_pieces && !pieces_render(s, j, m))
+                goto next;
             wbuf_printf(w, "* %u FETCH (", (unsigned)(j->idx + 1));
             j->ph = PH_ITEMS;
             /* fall through */
@@ -622,8 +742,8 @@ enum cmd_result cmd_fetch(struct session *s, struct imap_command *cmd)
     for (size_t i = 0; i < j->att_count; i++) {
         if (att_sets_seen(&j->atts[i]))
             j->peek_all = false;
-        if (att_needs_tree(&j->atts[i]))
-            j->need_tree = true;
+        j->need_struct |= att_is_struct(&j->atts[i]);
+        j->need_sections |= att_needs_tree(&j->atts[i]);
     }
     struct imap_seqset set = f->set;
     if (set.saved) {
