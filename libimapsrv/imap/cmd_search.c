@@ -49,17 +49,6 @@ static void search_free(struct job *jb)
     free(j);
 }
 
-static bool read_at(struct session *s, struct search_job *j, uint32_t uid,
-                    size_t *got_r, imapsrv_status *st_r)
-{
-    if (j->base.read_ready) {
-        *st_r = job_read_result(s, got_r);
-        return true;
-    }
-    *st_r = job_read(s, uid, j->off, j->buf, CHUNK, got_r);
-    return *st_r != IMAPSRV_PENDING;
-}
-
 static bool header_complete(const char *h, size_t n)
 {
     return (n >= 4 && memmem(h, n, "\r\n\r\n", 4)) ||
@@ -72,7 +61,7 @@ static bool header_step(struct session *s, struct search_job *j, uint32_t uid)
     while (!header_complete(j->hdr, j->hdr_len)) {
         size_t got;
         imapsrv_status st;
-        if (!read_at(s, j, uid, &got, &st))
+        if (!job_read(s, uid, j->off, j->buf, CHUNK, &got, &st))
             return false;
         if (st != IMAPSRV_OK) {
             j->failed = true;
@@ -113,7 +102,7 @@ static bool body_step(struct session *s, struct search_job *j, uint32_t uid)
         for (;;) {
             size_t got;
             imapsrv_status st;
-            if (!read_at(s, j, uid, &got, &st))
+            if (!job_read(s, uid, j->off, j->buf, CHUNK, &got, &st))
                 return false;
             if (st != IMAPSRV_OK)
                 got = 0, j->failed = true;
@@ -133,7 +122,7 @@ static bool body_step(struct session *s, struct search_job *j, uint32_t uid)
     while (j->root) {
         size_t got;
         imapsrv_status st;
-        if (!read_at(s, j, uid, &got, &st))
+        if (!job_read(s, uid, j->off, j->buf, CHUNK, &got, &st))
             return false;
         if (st != IMAPSRV_OK)
             got = 0;

@@ -150,18 +150,6 @@ static void write_name(struct wbuf *w, const struct fetch_att *a)
 
 /* ---- reads ---- */
 
-/* Read into j->buf; false while the hook works (the step returns). */
-static bool read_at(struct session *s, struct fetch_job *j, uint32_t uid,
-                    uint64_t off, size_t n, size_t *got_r, imapsrv_status *st_r)
-{
-    if (j->base.read_ready) {
-        *st_r = job_read_result(s, got_r);
-        return true;
-    }
-    *st_r = job_read(s, uid, off, j->buf, n, got_r);
-    return *st_r != IMAPSRV_PENDING;
-}
-
 /* Feed the message through the MIME parser into the selected mailbox's
  * cache.  False while waiting. */
 static bool parse_step(struct session *s, struct fetch_job *j,
@@ -181,7 +169,7 @@ static bool parse_step(struct session *s, struct fetch_job *j,
     for (;;) {
         size_t got;
         imapsrv_status st;
-        if (!read_at(s, j, m->uid, j->off, CHUNK, &got, &st))
+        if (!job_read(s, m->uid, j->off, j->buf, CHUNK, &got, &st))
             return false;
         if (st != IMAPSRV_OK) {
             mime_parser_free(&j->mp);
@@ -272,7 +260,7 @@ static bool stream_step(struct session *s, struct fetch_job *j, uint32_t uid)
             return false;
         size_t want = j->left < CHUNK ? (size_t)j->left : CHUNK, got;
         imapsrv_status st;
-        if (!read_at(s, j, uid, j->off, want, &got, &st))
+        if (!job_read(s, uid, j->off, j->buf, want, &got, &st))
             return false;
         if (st != IMAPSRV_OK || got == 0) {
             j->failed = true;
@@ -312,7 +300,7 @@ static bool header_step(struct session *s, struct fetch_job *j, uint32_t uid)
     while (have < len) {
         size_t want = len - have < CHUNK ? (size_t)(len - have) : CHUNK, got;
         imapsrv_status st;
-        if (!read_at(s, j, uid, j->loc.start + have, want, &got, &st))
+        if (!job_read(s, uid, j->loc.start + have, j->buf, want, &got, &st))
             return false;
         if (st != IMAPSRV_OK || got == 0)
             break;
@@ -364,7 +352,7 @@ static bool binary_step(struct session *s, struct fetch_job *j, uint32_t uid)
         uint64_t rest = j->loc.end - j->off;
         size_t want = rest < CHUNK ? (size_t)rest : CHUNK, got;
         imapsrv_status st;
-        if (!read_at(s, j, uid, j->off, want, &got, &st))
+        if (!job_read(s, uid, j->off, j->buf, want, &got, &st))
             return false;
         if (st != IMAPSRV_OK || got == 0) {
             j->failed = true;

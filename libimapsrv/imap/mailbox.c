@@ -427,32 +427,33 @@ static void read_done(struct session *s, struct imapsrv_op *op)
     j->step(s);
 }
 
-imapsrv_status job_read(struct session *s, uint32_t uid, uint64_t off,
-                        void *buf, size_t len, size_t *got_r)
+bool job_read(struct session *s, uint32_t uid, uint64_t off, void *buf,
+              size_t len, size_t *got_r, imapsrv_status *st_r)
 {
     struct job *j = s->job;
+    if (j->read_ready) { /* the read that was waiting */
+        j->read_ready = false;
+        *got_r = j->read_got;
+        *st_r = j->read_status;
+        return true;
+    }
     struct imapsrv_op *op = op_new(s, read_done);
-    if (!op)
-        return IMAPSRV_E_NOMEM;
+    if (!op) {
+        *st_r = IMAPSRV_E_NOMEM;
+        return true;
+    }
     op->ctx = j;
     imapsrv_status st =
         s->env->store.read(s->env->store.userdata, op, s->sel->handle, uid, off,
                            buf, len, &op->got);
     if (st == IMAPSRV_PENDING) {
         j->waiting = op;
-        return st;
+        return false;
     }
     *got_r = op->got;
+    *st_r = st;
     op_cancel(op);
-    return st;
-}
-
-imapsrv_status job_read_result(struct session *s, size_t *got_r)
-{
-    struct job *j = s->job;
-    j->read_ready = false;
-    *got_r = j->read_got;
-    return j->read_status;
+    return true;
 }
 
 /* ---- sets ---- */

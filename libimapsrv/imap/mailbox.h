@@ -103,12 +103,12 @@ void job_end(struct session *s);
 /* Output is over the high-water mark: flush and, if still over, wait for
  * it to drain (true: the step must return now). */
 bool job_wait_output(struct session *s);
-/* Read message bytes through the store's read hook: IMAPSRV_OK (*got_r
- * set), IMAPSRV_PENDING (the step runs again when the bytes are there; it
- * then finds them with job_read_result()), or an error. */
-imapsrv_status job_read(struct session *s, uint32_t uid, uint64_t off,
-                        void *buf, size_t len, size_t *got_r);
-imapsrv_status job_read_result(struct session *s, size_t *got_r);
+/* Read message bytes through the store's read hook into buf (which must
+ * stay valid until the read completes).  True with *got_r and *st_r set;
+ * false while the hook works: the step returns and, run again, repeats the
+ * same call, which then gives the result. */
+bool job_read(struct session *s, uint32_t uid, uint64_t off, void *buf,
+              size_t len, size_t *got_r, imapsrv_status *st_r);
 
 /* ---- command handlers ---- */
 enum cmd_result cmd_select(struct session *s, struct imap_command *cmd);
