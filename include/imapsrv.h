@@ -350,6 +350,8 @@ imapsrv_status imapsrv_emit_mailbox(imapsrv_op *op,
                                     const imapsrv_mailbox_info *mb);
 imapsrv_status imapsrv_emit_message(imapsrv_op *op,
                                     const imapsrv_message_info *msg);
+/* search_body's answer: one UID (any order). */
+imapsrv_status imapsrv_emit_uid(imapsrv_op *op, uint32_t uid);
 
 typedef struct imapsrv_store_hooks {
     size_t size; /* sizeof(imapsrv_store_hooks) */
@@ -438,6 +440,14 @@ typedef struct imapsrv_store_hooks {
                       const void *blob, size_t len);
     size_t (*cache_get)(void *userdata, void *mailbox, uint32_t uid, void *buf,
                         size_t cap);
+
+    /* Optional: a store with a full-text index finds body text itself.
+     * Emit with imapsrv_emit_uid() every message whose body text (decoded,
+     * as SEARCH BODY means it) contains `needle`, which is UTF-8 and
+     * lower-cased: match case-insensitively.  IMAPSRV_E_UNSUPPORTED: the
+     * library reads the messages itself, as without the hook. */
+    imapsrv_status (*search_body)(void *userdata, imapsrv_op *op, void *mailbox,
+                                  const char *needle);
 } imapsrv_store_hooks;
 
 /* ------------------------------------------------------------------------ */

@@ -21,6 +21,8 @@ struct search_job {
     struct search_text *text;
     unsigned uses, ret;
     bool uid_cmd, esearch, failed;
+    size_t native_k;          /* body needles asked of the store's index */
+    imapsrv_status native_st; /* its failure, if any */
     uint32_t idx;
     enum sphase ph;
     uint64_t off;
@@ -188,10 +190,67 @@ static void write_results(struct session *s, struct search_job *j)
     wbuf_puts(w, "\r\n");
 }
 
+/* ---- the store's own index ---- */
+
+static void search_step(struct session *s);
+
+static void native_answer(struct session *s, struct search_job *j,
+                          const struct imapsrv_op *op)
+{
+    if (op->status == IMAPSRV_OK) {
+        if (search_set_body_result(j->prog, j->native_k, op->uids, op->n_uids,
+                                   &s->arena) != IMAPSRV_OK)
+            j->native_st = IMAPSRV_E_NOMEM;
+    } else if (op->status != IMAPSRV_E_UNSUPPORTED) {
+        j->native_st = op->status;
+    }
+    j->native_k++;
+}
+
+static void native_done(struct session *s, struct imapsrv_op *op)
+{
+    struct search_job *j = (struct search_job *)s->job;
+    j->base.waiting = NULL;
+    native_answer(s, j, op);
+    search_step(s);
+}
+
+/* Ask search_body for each body needle; false while it works. */
+static bool native_step(struct session *s, struct search_job *j)
+{
+    const imapsrv_store_hooks *h = &s->env->store;
+    size_t n = search_body_count(j->prog);
+    while (h->search_body && j->native_k < n && j->native_st == IMAPSRV_OK) {
+        struct imapsrv_op *op = op_new(s, native_done);
+        if (!op) {
+            j->native_st = IMAPSRV_E_NOMEM;
+            break;
+        }
+        op->status = h->search_body(h->userdata, op, s->sel->handle,
+                                    search_body_needle(j->prog, j->native_k));
+        if (op->status == IMAPSRV_PENDING) {
+            j->base.waiting = op;
+            return false;
+        }
+        native_answer(s, j, op);
+        op_cancel(op);
+    }
+    j->uses = search_uses(j->prog);
+    return true;
+}
+
 static void search_step(struct session *s)
 {
     struct search_job *j = (struct search_job *)s->job;
     struct view *v = &s->sel->view;
+    if (!native_step(s, j))
+        return;
+    if (j->native_st != IMAPSRV_OK) {
+        imapsrv_status st = j->native_st;
+        job_end(s);
+        session_fail(s, st, "SEARCH failed");
+        return;
+    }
     while (j->idx < v->count) {
         struct view_msg *m = &v->msgs[j->idx];
         if (m->flags & VIEW_F_GONE) {

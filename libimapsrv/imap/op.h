@@ -30,7 +30,9 @@ struct imapsrv_op {
     char **patterns; /* LIST: UTF-8 patterns, reference prepended */
     size_t pattern_count;
     bool lsub;
-    void *out;                   /* hook output (store handle) */
+    void *out;      /* hook output (store handle) */
+    uint32_t *uids; /* search_body: what it emitted */
+    size_t n_uids, cap_uids;
     struct view *list;           /* messages hook: what it emitted */
     size_t got;                  /* read hook */
     imapsrv_mailbox_status mst;  /* open / status hooks */

@@ -548,6 +548,7 @@ void op_free(struct imapsrv_op *op)
         free(op->list);
     }
     free(op->copy.uids);
+    free(op->uids);
     free(op->name);
     free(op->name2);
     if (op->ctx && op->ctx_free)
@@ -608,4 +609,20 @@ imapsrv_status imapsrv_emit_message(imapsrv_op *op,
     if (msg->uid < op->min_uid)
         return IMAPSRV_OK; /* not asked for: ignore */
     return view_append_info(op->list, msg);
+}
+
+imapsrv_status imapsrv_emit_uid(imapsrv_op *op, uint32_t uid)
+{
+    if (!op || !uid)
+        return IMAPSRV_E_INVALID;
+    if (op->n_uids == op->cap_uids) {
+        size_t cap = op->cap_uids ? op->cap_uids * 2 : 64;
+        uint32_t *u = realloc(op->uids, cap * sizeof(*u));
+        if (!u)
+            return IMAPSRV_E_NOMEM;
+        op->uids = u;
+        op->cap_uids = cap;
+    }
+    op->uids[op->n_uids++] = uid;
+    return IMAPSRV_OK;
 }

@@ -10,6 +10,7 @@
 #include "mail/search.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,6 +59,9 @@ struct node {
 struct needle {
     const char *s;
     size_t len;
+    bool native;          /* answered by the store's index: */
+    const uint32_t *uids; /* ascending */
+    size_t n_uids;
 };
 
 struct search_prog {
@@ -555,6 +559,9 @@ static imapsrv_status add_body(struct cc *c, const struct imap_str *s)
     struct needle *n = &c->p->body[c->p->n_body];
 
     n->s = fold_needle(c, s, &n->len);
+    n->native = false;
+    n->uids = NULL;
+    n->n_uids = 0;
     if (n->s == NULL)
         return oom(c);
     if (n->len > c->p->body_max)
@@ -782,6 +789,43 @@ imapsrv_status search_compile(const struct search_key *root,
 unsigned search_uses(const struct search_prog *p)
 {
     return p->uses;
+}
+
+size_t search_body_count(const struct search_prog *p)
+{
+    return p->n_body;
+}
+
+const char *search_body_needle(const struct search_prog *p, size_t k)
+{
+    return p->body[k].s;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+imapsrv_status search_set_body_result(struct search_prog *p, size_t k,
+                                      const uint32_t *uids, size_t n,
+                                      struct arena *a)
+{
+    uint32_t *copy = arena_alloc(a, (n ? n : 1) * sizeof(*copy));
+    if (copy == NULL)
+        return IMAPSRV_E_NOMEM;
+    if (n)
+        memcpy(copy, uids, n * sizeof(*copy));
+    qsort(copy, n, sizeof(*copy), cmp_uid);
+    p->body[k].uids = copy;
+    p->body[k].n_uids = n;
+    p->body[k].native = true;
+    bool all = true;
+    for (uint32_t i = 0; i < p->n_body; i++)
+        all &= p->body[i].native;
+    if (all)
+        p->uses &= ~SEARCH_USES_BODY;
+    return IMAPSRV_OK;
 }
 
 /* ---- body text ------------------------------------------------------- */
@@ -1093,6 +1137,19 @@ static enum search_truth header_match(struct ectx *e, const struct node *nd)
     return SEARCH_FALSE;
 }
 
+static bool native_has(const struct needle *n, uint32_t uid)
+{
+    size_t lo = 0, hi = n->n_uids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->uids[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n->n_uids && n->uids[lo] == uid;
+}
+
 static enum search_truth ev(struct ectx *e, uint32_t i)
 {
     const struct node *nd = &e->p->nodes[i];
@@ -1113,6 +1170,8 @@ static enum search_truth ev(struct ectx *e, uint32_t i)
     case OP_SDATE: return sent_date(e, nd);
     case OP_HEADER: return header_match(e, nd);
     case OP_BODY:
+        if (e->p->body[nd->u.body].native)
+            return truth(native_has(&e->p->body[nd->u.body], vm->uid));
         if (e->m->text == NULL)
             return SEARCH_UNKNOWN;
         return truth(e->m->text->found[nd->u.body]);

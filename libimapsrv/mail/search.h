@@ -43,6 +43,17 @@ imapsrv_status search_compile(const struct search_key *root,
                               const char **err_r);
 unsigned search_uses(const struct search_prog *p);
 
+/* A store's own index (search_body hook): the program's body needles
+ * (TEXT's body half included), folded, and their answers as UIDs.  Once
+ * every needle is answered, search_uses() no longer has
+ * SEARCH_USES_BODY and no message needs its text read. */
+size_t search_body_count(const struct search_prog *p);
+const char *search_body_needle(const struct search_prog *p, size_t k);
+/* uids[0..n) in any order; copied into a.  IMAPSRV_E_NOMEM only. */
+imapsrv_status search_set_body_result(struct search_prog *p, size_t k,
+                                      const uint32_t *uids, size_t n,
+                                      struct arena *a);
+
 /* Body text state of one message: which BODY/TEXT needles were found in the
  * decoded text of its parts.  Created once per command, reset per message. */
 struct search_text;

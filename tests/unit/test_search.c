@@ -86,10 +86,9 @@ static char tv(enum search_truth t)
 }
 
 /* Every message of V evaluated without header and text: "TFU..." */
-static const char *flags_of(const char *crit)
+static const char *flags_of_prog(const struct search_prog *p)
 {
     static char out[64];
-    struct search_prog *p = P(crit);
     uint32_t i;
 
     for (i = 0; i < V.count && i + 1 < sizeof(out); i++) {
@@ -98,6 +97,11 @@ static const char *flags_of(const char *crit)
     }
     out[i] = '\0';
     return out;
+}
+
+static const char *flags_of(const char *crit)
+{
+    return flags_of_prog(P(crit));
 }
 
 #define FL(crit, exp) ck_assert_str_eq(flags_of(crit), exp)
@@ -177,6 +181,32 @@ static char run(const char *crit, const char *raw)
 #define F(crit, raw) ck_assert_int_eq(run(crit, raw), 'F')
 
 /* ---- flags, keywords, numbers, sets ---------------------------------- */
+
+/* A store's index answers the body needles: no text is needed then. */
+START_TEST(t_native_body)
+{
+    for (uint32_t uid = 1; uid <= 4; uid++)
+        add_msg(uid, 0, 100, 0, 0, 0, 0);
+    struct search_prog *p = P("OR BODY \"Caf\xc3\x89\" NOT BODY tea");
+    ck_assert_uint_eq(search_body_count(p), 2);
+    ck_assert_str_eq(search_body_needle(p, 0), "caf\xc3\xa9");
+    ck_assert_str_eq(search_body_needle(p, 1), "tea");
+    ck_assert_uint_eq(search_uses(p) & SEARCH_USES_BODY, SEARCH_USES_BODY);
+    static const uint32_t cafe[] = {3, 1}; /* any order */
+    ck_assert_int_eq(search_set_body_result(p, 0, cafe, 2, &A), IMAPSRV_OK);
+    /* One needle answered: the other still needs the text. */
+    ck_assert_str_eq(flags_of_prog(p), "TUTU");
+    static const uint32_t tea[] = {1, 2, 3};
+    ck_assert_int_eq(search_set_body_result(p, 1, tea, 3, &A), IMAPSRV_OK);
+    ck_assert_uint_eq(search_uses(p) & SEARCH_USES_BODY, 0);
+    ck_assert_str_eq(flags_of_prog(p), "TFTT");
+    /* TEXT: the index answers the body half, the header is still read. */
+    p = P("TEXT tea");
+    ck_assert_uint_eq(search_body_count(p), 1);
+    ck_assert_int_eq(search_set_body_result(p, 0, tea, 0, &A), IMAPSRV_OK);
+    ck_assert_uint_eq(search_uses(p), SEARCH_USES_HEADER);
+}
+END_TEST
 
 START_TEST(t_flags)
 {
@@ -857,6 +887,7 @@ static Suite *search_suite(void)
     tcase_add_test(tc, t_text_direct);
     tcase_add_test(tc, t_fold);
     tcase_add_test(tc, t_many_messages);
+    tcase_add_test(tc, t_native_body);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -29,7 +29,8 @@ struct host {
     memstore *ms;
     imapsrv_auth_hooks auth;
     imapsrv_store_hooks store;
-    int async; /* answer the password hook from another thread */
+    imapsrv_store_hooks real; /* memstore's, behind an async store */
+    int async;                /* answer the password hook from another thread */
     pthread_t th;
     bool th_started;
     char log[8192];
@@ -125,14 +126,139 @@ static imapsrv_config *base_config(int port)
     return cfg;
 }
 
+/* ---- a store that answers later ---- */
+
+/* memstore behind hooks that answer from another thread (a store whose
+ * disk reads go to a worker), plus a fake full-text index that claims
+ * "zzznative" is in UID 2 only. */
+struct deferred {
+    struct host *h;
+    imapsrv_op *op;
+    int kind; /* 0 read, 1 messages, 2 set_flags, 3 search_body */
+    void *mailbox;
+    uint32_t uid;
+    uint64_t off;
+    void *buf;
+    size_t len, *got;
+    uint32_t uids[64];
+    size_t count;
+    imapsrv_flag_op how;
+    unsigned flags;
+};
+
+static void *deferred_run(void *arg)
+{
+    struct deferred *d = arg;
+    const imapsrv_store_hooks *r = &d->h->real;
+    imapsrv_status st = IMAPSRV_OK;
+    usleep(2000);
+    switch (d->kind) {
+    case 0:
+        st = r->read(r->userdata, d->op, d->mailbox, d->uid, d->off, d->buf,
+                     d->len, d->got);
+        break;
+    case 1: st = r->messages(r->userdata, d->op, d->mailbox, d->uid); break;
+    case 2:
+        st = r->set_flags(r->userdata, d->op, d->mailbox, d->uids, d->count,
+                          d->how, d->flags, NULL, 0);
+        break;
+    case 3: st = imapsrv_emit_uid(d->op, 2); break;
+    }
+    imapsrv_op_done(d->op, st);
+    free(d);
+    return NULL;
+}
+
+static imapsrv_status defer(struct deferred *d)
+{
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, deferred_run, d), 0);
+    pthread_detach(t);
+    return IMAPSRV_PENDING;
+}
+
+/* A hook table has one userdata, memstore's here: the wrapped hooks find
+ * their host through this (one async host at a time). */
+static struct host *async_host;
+
+static struct deferred *deferred_new(void *ud, imapsrv_op *op, int kind,
+                                     void *mailbox)
+{
+    struct deferred *d = calloc(1, sizeof(*d));
+    ck_assert_ptr_nonnull(d);
+    *d = (struct deferred){
+        .h = async_host, .op = op, .kind = kind, .mailbox = mailbox};
+    return d;
+}
+
+static imapsrv_status async_read(void *ud, imapsrv_op *op, void *mailbox,
+                                 uint32_t uid, uint64_t off, void *buf,
+                                 size_t len, size_t *got_r)
+{
+    struct deferred *d = deferred_new(ud, op, 0, mailbox);
+    d->uid = uid;
+    d->off = off;
+    d->buf = buf;
+    d->len = len;
+    d->got = got_r;
+    return defer(d);
+}
+
+static imapsrv_status async_messages(void *ud, imapsrv_op *op, void *mailbox,
+                                     uint32_t min_uid)
+{
+    struct deferred *d = deferred_new(ud, op, 1, mailbox);
+    d->uid = min_uid;
+    return defer(d);
+}
+
+static imapsrv_status async_set_flags(void *ud, imapsrv_op *op, void *mailbox,
+                                      const uint32_t *uids, size_t count,
+                                      imapsrv_flag_op how, unsigned flags,
+                                      const char *const *kws, size_t nkw)
+{
+    struct deferred *d = deferred_new(ud, op, 2, mailbox);
+    ck_assert_uint_le(count, 64);
+    memcpy(d->uids, uids, count * sizeof(*uids));
+    d->count = count;
+    d->how = how;
+    d->flags = flags;
+    return defer(d);
+}
+
+static imapsrv_status fake_index(void *ud, imapsrv_op *op, void *mailbox,
+                                 const char *needle)
+{
+    if (strcmp(needle, "zzznative") != 0)
+        return IMAPSRV_E_UNSUPPORTED;
+    return defer(deferred_new(ud, op, 3, mailbox));
+}
+
+static void host_start_with(struct host *h, imapsrv_config *cfg,
+                            imapsrv_run_mode mode, bool async_store);
+
 static void host_start(struct host *h, imapsrv_config *cfg,
                        imapsrv_run_mode mode)
+{
+    host_start_with(h, cfg, mode, false);
+}
+
+static void host_start_with(struct host *h, imapsrv_config *cfg,
+                            imapsrv_run_mode mode, bool async_store)
 {
     memset(h, 0, sizeof(*h));
     pthread_mutex_init(&h->log_lock, NULL);
     h->ms = memstore_new();
     ck_assert_ptr_nonnull(h->ms);
     memstore_hooks(h->ms, &h->store);
+    if (async_store) {
+        h->real = h->store;
+        h->store.read = async_read;
+        h->store.messages = async_messages;
+        h->store.set_flags = async_set_flags;
+        h->store.search_body = fake_index;
+        async_host = h;
+    }
     h->auth = (imapsrv_auth_hooks){
         .size = sizeof(h->auth), .userdata = h, .password = check_password};
     imapsrv_options o;
@@ -301,6 +427,116 @@ static void login_flow(struct host *h, int port)
     close(c.fd);
     ck_assert(host_logged(h, "user alice logged in"));
 }
+
+/* ---- the mailbox engine over a store that answers later ---- */
+
+static const char msg1[] = "From: a@example.org\r\nSubject: one\r\n\r\n"
+                           "first body\r\n";
+static const char msg2[] = "From: b@example.org\r\nSubject: two\r\n"
+                           "Content-Type: text/plain\r\n"
+                           "Content-Transfer-Encoding: base64\r\n\r\n"
+                           "c2Vjb25kIGJvZHk=\r\n"; /* "second body" */
+
+static void login_select(struct client *c, int port)
+{
+    char line[4096];
+    ck_assert_int_eq(client_connect(c, port), 0);
+    client_line(c, line, sizeof(line));
+    client_send(c, "a LOGIN alice secret\r\nb SELECT INBOX\r\n");
+    client_until(c, "b ", line, sizeof(line));
+    ck_assert_str_eq(line, "b OK [READ-WRITE] SELECT completed");
+}
+
+START_TEST(mailbox_async_store)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start_with(&h, cfg, IMAPSRV_RUN_THREADS, true);
+    imapsrv_config_destroy(&cfg);
+    ck_assert_int_eq(memstore_add_user(h.ms, "alice"), IMAPSRV_OK);
+    ck_assert_int_eq(memstore_add_message(h.ms, "alice", "INBOX", msg1,
+                                          strlen(msg1), 0, 1700000000),
+                     IMAPSRV_OK);
+    ck_assert_int_eq(memstore_add_message(h.ms, "alice", "INBOX", msg2,
+                                          strlen(msg2), 0, 1700000000),
+                     IMAPSRV_OK);
+    struct client c;
+    char line[4096];
+    login_select(&c, port);
+    /* Every read and the \Seen of a non-PEEK fetch wait for a worker. */
+    client_send(&c, "c FETCH 1:2 (BODY[TEXT] BINARY.SIZE[1])\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* 1 FETCH (BODY[TEXT] {12}");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "first body");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, " BINARY.SIZE[1] 12 FLAGS (\\Seen))");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* 2 FETCH (BODY[TEXT] {18}");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "c2Vjb25kIGJvZHk=");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, " BINARY.SIZE[1] 11 FLAGS (\\Seen))");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "c OK FETCH completed");
+    /* The library decodes base64 for BODY; the index answers its own. */
+    client_send(&c, "d SEARCH BODY \"second BODY\"\r\n"
+                    "e SEARCH OR BODY zzznative SUBJECT one\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* SEARCH 2");
+    client_until(&c, "d ", line, sizeof(line));
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* SEARCH 1 2");
+    client_until(&c, "e ", line, sizeof(line));
+    ck_assert_str_eq(line, "e OK SEARCH completed");
+    client_send(&c, "f STORE 2 FLAGS (\\Flagged)\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* 2 FETCH (FLAGS (\\Flagged))");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "f OK STORE completed");
+    close(c.fd);
+    host_stop(&h);
+    async_host = NULL;
+}
+END_TEST
+
+/* Mail that arrives behind the library's back reaches an IDLE client once
+ * the host says so. */
+START_TEST(notify_reaches_idle)
+{
+    struct host h;
+    int port = free_port();
+    imapsrv_config *cfg = base_config(port);
+    host_start(&h, cfg, IMAPSRV_RUN_THREADS);
+    imapsrv_config_destroy(&cfg);
+    ck_assert_int_eq(memstore_add_user(h.ms, "alice"), IMAPSRV_OK);
+    struct client c;
+    char line[4096];
+    login_select(&c, port);
+    client_send(&c, "c IDLE\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "+ idling");
+    ck_assert_int_eq(memstore_add_message(h.ms, "alice", "INBOX", msg1,
+                                          strlen(msg1), 0, 1700000000),
+                     IMAPSRV_OK);
+    uint64_t t0 = now_ms();
+    ck_assert_int_eq(imapsrv_notify_mailbox(h.srv, "alice", "INBOX"),
+                     IMAPSRV_OK);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* 1 EXISTS");
+    ck_assert_uint_lt(now_ms() - t0, 100);
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "* 0 RECENT");
+    /* Another user's mailbox of the same name is not this session's. */
+    ck_assert_int_eq(imapsrv_notify_mailbox(h.srv, "bob", "INBOX"), IMAPSRV_OK);
+    client_send(&c, "DONE\r\n");
+    client_line(&c, line, sizeof(line));
+    ck_assert_str_eq(line, "c OK IDLE terminated");
+    close(c.fd);
+    host_stop(&h);
+}
+END_TEST
 
 START_TEST(login_threads_sync)
 {
@@ -876,6 +1112,8 @@ static Suite *server_suite(void)
     tcase_add_test(tc, bind_conflict_reported);
     tcase_add_test(tc, create_refuses_bad_config);
     tcase_add_test(tc, tls_from_memory_and_sni);
+    tcase_add_test(tc, mailbox_async_store);
+    tcase_add_test(tc, notify_reaches_idle);
     suite_add_tcase(s, tc);
     return s;
 }
