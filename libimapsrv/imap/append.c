@@ -210,6 +210,8 @@ static void ended(struct session *s, struct imapsrv_op *op)
         session_fail(s, op->status, "Message not appended");
         return;
     }
+    if (op->uid)
+        hub_recent_added(s->env->hub, s->user, mailbox, op->uid);
     mailbox_publish(
         s, mailbox,
         hub_change_new(HUB_NEW, NULL, 0, IMAPSRV_FLAGS_SET, 0, NULL, 0), true);

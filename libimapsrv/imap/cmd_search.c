@@ -239,6 +239,27 @@ static bool native_step(struct session *s, struct search_job *j)
     return true;
 }
 
+/* SEARCHRES (RFC 5182 2.1): with MIN and/or MAX and neither ALL nor
+ * COUNT, only those are saved; otherwise the whole result. */
+static void save_result(struct selected *sel, const struct search_job *j)
+{
+    free(sel->saved);
+    sel->saved = NULL;
+    sel->n_saved = 0;
+    if (!j->n_hits || !(sel->saved = malloc(j->n_hits * sizeof(uint32_t))))
+        return;
+    if ((j->ret & (SRET_MIN | SRET_MAX)) &&
+        !(j->ret & (SRET_ALL | SRET_COUNT))) {
+        if (j->ret & SRET_MIN)
+            sel->saved[sel->n_saved++] = j->hits[0];
+        if ((j->ret & SRET_MAX) && (j->n_hits > 1 || !(j->ret & SRET_MIN)))
+            sel->saved[sel->n_saved++] = j->hits[j->n_hits - 1];
+        return;
+    }
+    memcpy(sel->saved, j->hits, j->n_hits * sizeof(uint32_t));
+    sel->n_saved = j->n_hits;
+}
+
 static void search_step(struct session *s)
 {
     struct search_job *j = (struct search_job *)s->job;
@@ -303,15 +324,8 @@ static void search_step(struct session *s)
         j->idx++;
     }
     struct selected *sel = s->sel;
-    if (j->ret & SRET_SAVE) {
-        free(sel->saved);
-        sel->saved = NULL;
-        sel->n_saved = 0;
-        if (j->n_hits && (sel->saved = malloc(j->n_hits * sizeof(uint32_t)))) {
-            memcpy(sel->saved, j->hits, j->n_hits * sizeof(uint32_t));
-            sel->n_saved = j->n_hits;
-        }
-    }
+    if (j->ret & SRET_SAVE)
+        save_result(sel, j);
     write_results(s, j);
     bool uid = j->uid_cmd;
     job_end(s);

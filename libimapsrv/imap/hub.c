@@ -24,9 +24,23 @@ struct hub_watch {
     void *owner; /* NULL once unwatched (loop thread only) */
 };
 
+/* Beyond this many mailboxes the oldest-created recent floors go: a
+ * forgotten mailbox just has nothing recent at its next SELECT. */
+#define HUB_RECENT_MAX 65536
+
+struct recent {
+    struct recent *next;  /* bucket chain */
+    struct recent *older; /* creation order, for the cap */
+    uint32_t floor;       /* first unclaimed UID */
+    char key[];           /* user NUL mailbox NUL */
+};
+
 struct hub {
     pthread_mutex_t lock;
     struct hub_watch *buckets[HUB_BUCKETS];
+    struct recent *recent[HUB_BUCKETS];
+    struct recent *newest;
+    size_t n_recent;
 };
 
 struct hub_change *hub_change_new(enum hub_kind kind, const uint32_t *uids,
@@ -97,6 +111,10 @@ void hub_free(struct hub **hp)
     if (!hp || !*hp)
         return;
     /* Every session ended first, so no watch is left. */
+    for (struct recent *r = (*hp)->newest, *o; r; r = o) {
+        o = r->older;
+        free(r);
+    }
     pthread_mutex_destroy(&(*hp)->lock);
     free(*hp);
     *hp = NULL;
@@ -252,4 +270,82 @@ size_t hub_take(struct hub_watch *w, struct hub_change **out, size_t max)
     w->qlen -= n;
     pthread_mutex_unlock(&w->lock);
     return n;
+}
+
+/* ---- \Recent ---- */
+
+static bool recent_is(const struct recent *r, const char *user,
+                      const char *mailbox)
+{
+    size_t ul = strlen(user);
+    return strcmp(r->key, user) == 0 && strcmp(r->key + ul + 1, mailbox) == 0;
+}
+
+/* Under h->lock.  NULL when absent (and create is false) or no memory. */
+static struct recent *recent_find(struct hub *h, const char *user,
+                                  const char *mailbox, bool create,
+                                  uint32_t floor)
+{
+    unsigned b = bucket_of(user, mailbox);
+    for (struct recent *r = h->recent[b]; r; r = r->next)
+        if (recent_is(r, user, mailbox))
+            return r;
+    if (!create)
+        return NULL;
+    if (h->n_recent >= HUB_RECENT_MAX) { /* drop the oldest */
+        struct recent **pp = &h->newest;
+        while ((*pp)->older)
+            pp = &(*pp)->older;
+        struct recent *old = *pp;
+        *pp = NULL;
+        const char *ou = old->key, *om = old->key + strlen(old->key) + 1;
+        struct recent **bp = &h->recent[bucket_of(ou, om)];
+        while (*bp != old)
+            bp = &(*bp)->next;
+        *bp = old->next;
+        free(old);
+        h->n_recent--;
+    }
+    size_t ul = strlen(user), ml = strlen(mailbox);
+    struct recent *r = malloc(sizeof(*r) + ul + ml + 2);
+    if (!r)
+        return NULL;
+    memcpy(r->key, user, ul + 1);
+    memcpy(r->key + ul + 1, mailbox, ml + 1);
+    r->floor = floor;
+    r->next = h->recent[b];
+    h->recent[b] = r;
+    r->older = h->newest;
+    h->newest = r;
+    h->n_recent++;
+    return r;
+}
+
+uint32_t hub_recent_claim(struct hub *h, const char *user, const char *mailbox,
+                          uint32_t upto, bool take)
+{
+    pthread_mutex_lock(&h->lock);
+    struct recent *r = recent_find(h, user, mailbox, true, upto);
+    uint32_t from = r ? r->floor : upto;
+    if (r && take && upto > r->floor)
+        r->floor = upto;
+    pthread_mutex_unlock(&h->lock);
+    return from;
+}
+
+void hub_recent_added(struct hub *h, const char *user, const char *mailbox,
+                      uint32_t first_uid)
+{
+    pthread_mutex_lock(&h->lock);
+    recent_find(h, user, mailbox, true, first_uid);
+    pthread_mutex_unlock(&h->lock);
+}
+
+uint32_t hub_recent_floor(struct hub *h, const char *user, const char *mailbox)
+{
+    pthread_mutex_lock(&h->lock);
+    struct recent *r = recent_find(h, user, mailbox, false, 0);
+    uint32_t f = r ? r->floor : 0;
+    pthread_mutex_unlock(&h->lock);
+    return f;
 }

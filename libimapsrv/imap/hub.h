@@ -66,4 +66,20 @@ void hub_publish(struct hub *h, const char *user, const char *mailbox,
  * stored in out (at most max); call until 0.  The caller unrefs each. */
 size_t hub_take(struct hub_watch *w, struct hub_change **out, size_t max);
 
+/* \Recent (RFC 3501 2.3.2): a message is recent for the one session that
+ * sees it first.  The hub remembers, per user's mailbox, the UID from
+ * which messages are still unclaimed (for the server's lifetime; a mailbox
+ * first seen by SELECT has nothing recent, a mailbox first seen by an
+ * APPEND or COPY into it has recent messages from the first added).
+ *
+ * Claim: the UID from which messages are recent for the caller; with
+ * `take`, messages below `upto` are the caller's from now on. */
+uint32_t hub_recent_claim(struct hub *h, const char *user, const char *mailbox,
+                          uint32_t upto, bool take);
+/* Messages from first_uid on were added through the library. */
+void hub_recent_added(struct hub *h, const char *user, const char *mailbox,
+                      uint32_t first_uid);
+/* The unclaimed floor, 0 when the mailbox was never seen. */
+uint32_t hub_recent_floor(struct hub *h, const char *user, const char *mailbox);
+
 #endif

@@ -238,13 +238,17 @@ static void apply_list(struct session *s, struct view *list, uint32_t min_uid)
         } else if (!a || b->uid < a->uid) {
             struct view_msg m = *b;
             m.keywords = remap_keywords(v, list, b->keywords);
+            if (!a && hub_recent_claim(s->env->hub, s->user, sel->name,
+                                       b->uid + 1, !sel->readonly) <= b->uid)
+                m.flags |= IMAPSRV_FLAG_RECENT;
             if (!a)
                 tracker_new(&sel->tracker, &m);
             /* else: a UID below ones we have: never shown, never told */
             j++;
         } else {
             uint64_t kw = remap_keywords(v, list, b->keywords);
-            unsigned f = b->flags & 0x3fu;
+            /* \Recent is the session's, not the store's. */
+            unsigned f = (b->flags & 0x1fu) | (a->flags & IMAPSRV_FLAG_RECENT);
             if (f != (a->flags & 0x3fu) || kw != a->keywords) {
                 view_set_flags(v, i, f, kw, b->modseq);
                 tracker_flags(&sel->tracker, a->uid, f, kw, b->modseq);

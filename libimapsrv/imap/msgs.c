@@ -227,6 +227,12 @@ static void copy_step(struct session *s, struct imapsrv_op *op);
 static void copy_finish(struct session *s, struct imapsrv_op *op)
 {
     struct copy_ctx *c = op->ctx;
+    uint32_t first = 0;
+    for (size_t i = 0; i < op->copy.count; i++)
+        if (op->copy.uids[i] && (!first || op->copy.uids[i] < first))
+            first = op->copy.uids[i];
+    if (first) /* \Recent for whoever sees them first */
+        hub_recent_added(s->env->hub, s->user, op->name, first);
     mailbox_publish(
         s, op->name,
         hub_change_new(HUB_NEW, NULL, 0, IMAPSRV_FLAGS_SET, 0, NULL, 0), true);

@@ -74,6 +74,15 @@ static void select_listed(struct session *s, struct imapsrv_op *op)
         sel->view.uidnext = op->mst.uidnext;
     if (!sel->view.uidnext)
         sel->view.uidnext = 1;
+    /* \Recent: what no session has seen yet is this one's (EXAMINE
+     * looks without taking). */
+    uint32_t from = hub_recent_claim(s->env->hub, s->user, op->name,
+                                     sel->view.uidnext, !readonly);
+    for (uint32_t i = view_lower_bound(&sel->view, from); i < sel->view.count;
+         i++)
+        view_set_flags(&sel->view, i,
+                       sel->view.msgs[i].flags | IMAPSRV_FLAG_RECENT,
+                       sel->view.msgs[i].keywords, 0);
     tracker_init(&sel->tracker);
     arena_init(&sel->cache_arena, 4096, 0);
     sel->name = op->name;

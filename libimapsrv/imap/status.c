@@ -5,6 +5,7 @@
 #include "imap/mailbox.h"
 
 struct status_req {
+    uint32_t recent_from; /* \Recent counted from this UID (hub) */
     unsigned items;
     status_cb cb;
     void *ctx;
@@ -29,11 +30,14 @@ static void status_listed(struct session *s, struct imapsrv_op *op)
 {
     imapsrv_mailbox_status *ms = &op->mst;
     const struct view *v = op->list;
+    const struct status_req *r = op->ctx;
     if (op->status == IMAPSRV_OK && v) {
         ms->messages = v->count;
         ms->unseen = view_unseen(v);
         ms->deleted = view_deleted(v);
         ms->recent = view_recent(v);
+        if (r->recent_from)
+            ms->recent = v->count - view_lower_bound(v, r->recent_from);
         ms->size = 0;
         for (uint32_t i = 0; i < v->count; i++)
             ms->size += v->msgs[i].size;
@@ -76,8 +80,12 @@ void status_start(struct session *s, char *name, unsigned items, status_cb cb,
 {
     const imapsrv_store_hooks *h = &s->env->store;
     struct status_req *r = malloc(sizeof(*r));
+    /* RECENT known to the hub needs the list: the status hook lacks it. */
+    uint32_t from =
+        items & ST_RECENT ? hub_recent_floor(s->env->hub, s->user, name) : 0;
+    bool hooked = h->status && !from;
     struct imapsrv_op *op =
-        r ? op_new(s, h->status ? status_hooked : status_opened) : NULL;
+        r ? op_new(s, hooked ? status_hooked : status_opened) : NULL;
     if (!op) {
         free(r);
         imapsrv_mailbox_status none = {0};
@@ -85,11 +93,11 @@ void status_start(struct session *s, char *name, unsigned items, status_cb cb,
         free(name);
         return;
     }
-    *r = (struct status_req){items, cb, ctx};
+    *r = (struct status_req){from, items, cb, ctx};
     op->ctx = r;
     op->ctx_free = free;
     op->name = name;
-    if (h->status)
+    if (hooked)
         op_started(op,
                    h->status(h->userdata, op, s->store_user, name, &op->mst));
     else
