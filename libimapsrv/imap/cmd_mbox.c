@@ -105,12 +105,15 @@ enum cmd_result cmd_delete(struct session *s, struct imap_command *cmd)
 
 static void renamed(struct session *s, struct imapsrv_op *op)
 {
-    /* INBOX's messages moved out: sessions on INBOX must see them go. */
     if (op->status == IMAPSRV_OK && strcmp(op->name, "INBOX") == 0)
+        /* INBOX's messages moved out: sessions on INBOX see them go. */
         mailbox_publish(
             s, "INBOX",
             hub_change_new(HUB_RESYNC, NULL, 0, IMAPSRV_FLAGS_SET, 0, NULL, 0),
             true);
+    else if (op->status == IMAPSRV_OK)
+        /* Open handles follow the mailbox; so do their sessions. */
+        hub_rename(s->env->hub, s->user, op->name, op->name2);
     simple_done(s, op);
 }
 

@@ -33,6 +33,7 @@ struct fetch_job {
     bool uid_cmd, peek_all;
     bool need_struct;   /* ENVELOPE, BODY or BODYSTRUCTURE */
     bool need_sections; /* items that need the tree's offsets */
+    bool need_bytes;    /* items that send message bytes */
     /* The structure items of the current message, rendered once (or from
      * the store's cache): ENVELOPE, BODY, BODYSTRUCTURE. */
     char *blob;
@@ -46,6 +47,7 @@ struct fetch_job {
     enum phase ph;
     size_t att;       /* item being written */
     bool add_flags;   /* \Seen was set: FLAGS joins the response */
+    bool probed;      /* the message's first bytes were readable */
     bool failed;      /* a message could not be read */
     bool unknown_cte; /* BINARY of an encoding we cannot decode */
     const char *enc;  /* BINARY: the part's encoding */
@@ -612,6 +614,7 @@ static void fetch_step(struct session *s)
             }
             j->att = 0;
             j->add_flags = false;
+            j->probed = false;
             j->ph = PH_SEEN;
             /* fall through */
         case PH_SEEN:
@@ -634,6 +637,20 @@ static void fetch_step(struct session *s)
             }
             if (j->need_struct && !j->have_pieces && !pieces_render(s, j, m))
                 goto next;
+            /* Bytes a literal will promise: make sure the message is still
+             * there before its response starts (never made-up octets). */
+            if (j->need_bytes && !j->need_sections && !j->probed) {
+                size_t got;
+                imapsrv_status st;
+                size_t want = m->size < CHUNK ? (size_t)m->size : CHUNK;
+                if (want && !job_read(s, m->uid, 0, j->buf, want, &got, &st))
+                    return;
+                if (want && (st != IMAPSRV_OK || got == 0)) {
+                    j->failed = true;
+                    goto next;
+                }
+                j->probed = true;
+            }
             wbuf_printf(w, "* %u FETCH (", (unsigned)(j->idx + 1));
             j->ph = PH_ITEMS;
             /* fall through */
@@ -732,6 +749,8 @@ enum cmd_result cmd_fetch(struct session *s, struct imap_command *cmd)
             j->peek_all = false;
         j->need_struct |= att_is_struct(&j->atts[i]);
         j->need_sections |= att_needs_tree(&j->atts[i]);
+        j->need_bytes |=
+            j->atts[i].type >= FA_BODY_SECTION || j->atts[i].type == FA_RFC822;
     }
     struct imap_seqset set = f->set;
     if (set.saved) {

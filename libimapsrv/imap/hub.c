@@ -43,6 +43,10 @@ struct hub {
     size_t n_recent;
 };
 
+static void deliver(struct hub_watch *w, struct hub_change *c);
+static void link_watch(struct hub *h, struct hub_watch *w);
+static void unlink_watch(struct hub *h, struct hub_watch *w);
+
 struct hub_change *hub_change_new(enum hub_kind kind, const uint32_t *uids,
                                   size_t count, imapsrv_flag_op how,
                                   unsigned flags, const char *const *keywords,
@@ -173,12 +177,8 @@ struct hub_watch *hub_watch(struct hub *h, const char *user,
     w->task.fn = watch_task;
     atomic_init(&w->refs, 1);
     pthread_mutex_init(&w->lock, NULL);
-    w->bucket = bucket_of(user, mailbox);
     pthread_mutex_lock(&h->lock);
-    w->next = h->buckets[w->bucket];
-    if (w->next)
-        w->next->prev = w;
-    h->buckets[w->bucket] = w;
+    link_watch(h, w);
     pthread_mutex_unlock(&h->lock);
     return w;
 }
@@ -189,12 +189,7 @@ void hub_unwatch(struct hub_watch *w)
         return;
     struct hub *h = w->hub;
     pthread_mutex_lock(&h->lock);
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        h->buckets[w->bucket] = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
+    unlink_watch(h, w);
     pthread_mutex_unlock(&h->lock);
     w->owner = NULL;
     pthread_mutex_lock(&w->lock);
@@ -242,19 +237,102 @@ void hub_publish(struct hub *h, const char *user, const char *mailbox,
             if (w == except || strcmp(w->mailbox, mailbox) != 0 ||
                 (user && strcmp(w->user, user) != 0))
                 continue;
-            pthread_mutex_lock(&w->lock);
-            enqueue(w, c);
-            bool post = !w->posted;
-            if (post) {
-                w->posted = true;
-                atomic_fetch_add(&w->refs, 1);
-            }
-            pthread_mutex_unlock(&w->lock);
-            if (post)
-                loop_post(w->loop, &w->task);
+            deliver(w, c);
         }
     }
     pthread_mutex_unlock(&h->lock);
+}
+
+/* Under h->lock: queue c on w and post its task once. */
+static void deliver(struct hub_watch *w, struct hub_change *c)
+{
+    pthread_mutex_lock(&w->lock);
+    enqueue(w, c);
+    bool post = !w->posted;
+    if (post) {
+        w->posted = true;
+        atomic_fetch_add(&w->refs, 1);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (post)
+        loop_post(w->loop, &w->task);
+}
+
+void hub_publish_as(struct hub *h, const struct hub_watch *from,
+                    struct hub_change *c)
+{
+    pthread_mutex_lock(&h->lock);
+    for (struct hub_watch *w = h->buckets[from->bucket]; w; w = w->next)
+        if (w != from && strcmp(w->mailbox, from->mailbox) == 0 &&
+            strcmp(w->user, from->user) == 0)
+            deliver(w, c);
+    pthread_mutex_unlock(&h->lock);
+}
+
+char *hub_watch_name(struct hub_watch *w)
+{
+    pthread_mutex_lock(&w->hub->lock);
+    char *n = strdup(w->mailbox);
+    pthread_mutex_unlock(&w->hub->lock);
+    return n;
+}
+
+static void unlink_watch(struct hub *h, struct hub_watch *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        h->buckets[w->bucket] = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+}
+
+static void link_watch(struct hub *h, struct hub_watch *w)
+{
+    w->bucket = bucket_of(w->user, w->mailbox);
+    w->prev = NULL;
+    w->next = h->buckets[w->bucket];
+    if (w->next)
+        w->next->prev = w;
+    h->buckets[w->bucket] = w;
+}
+
+void hub_rename(struct hub *h, const char *user, const char *from,
+                const char *to)
+{
+    struct hub_change *c =
+        hub_change_new(HUB_RENAMED, NULL, 0, IMAPSRV_FLAGS_SET, 0, NULL, 0);
+    size_t fl = strlen(from), tl = strlen(to);
+    struct hub_watch *moved = NULL;
+    pthread_mutex_lock(&h->lock);
+    for (unsigned b = 0; b < HUB_BUCKETS; b++) {
+        for (struct hub_watch *w = h->buckets[b], *next; w; w = next) {
+            next = w->next;
+            if (strcmp(w->user, user) != 0 ||
+                strncmp(w->mailbox, from, fl) != 0 ||
+                (w->mailbox[fl] != '\0' && w->mailbox[fl] != '/'))
+                continue;
+            size_t rest = strlen(w->mailbox + fl);
+            char *name = malloc(tl + rest + 1);
+            if (!name)
+                continue; /* it keeps the old name: a resync will tell */
+            memcpy(name, to, tl);
+            memcpy(name + tl, w->mailbox + fl, rest + 1);
+            free(w->mailbox);
+            w->mailbox = name;
+            unlink_watch(h, w);
+            w->next = moved; /* relinked below, not seen again here */
+            moved = w;
+        }
+    }
+    for (struct hub_watch *w = moved, *next; w; w = next) {
+        next = w->next;
+        link_watch(h, w);
+        if (c)
+            deliver(w, c);
+    }
+    pthread_mutex_unlock(&h->lock);
+    hub_change_unref(c);
 }
 
 size_t hub_take(struct hub_watch *w, struct hub_change **out, size_t max)

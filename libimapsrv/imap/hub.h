@@ -21,6 +21,7 @@ enum hub_kind {
     HUB_FLAGS,   /* a STORE: apply how/flags/keywords to uids */
     HUB_EXPUNGE, /* uids are gone */
     HUB_RESYNC,  /* anything may have changed: read the whole list */
+    HUB_RENAMED, /* the watched mailbox has a new name (hub_watch_name) */
 };
 
 struct hub_change {
@@ -61,6 +62,17 @@ void hub_unwatch(struct hub_watch *w);
  * user NULL: of every user.  Takes no reference from the caller. */
 void hub_publish(struct hub *h, const char *user, const char *mailbox,
                  struct hub_change *c, const struct hub_watch *except);
+
+/* Publish as the mailbox `from` watches now (its name may have changed by
+ * a RENAME elsewhere), to every other watch of it. */
+void hub_publish_as(struct hub *h, const struct hub_watch *from,
+                    struct hub_change *c);
+/* RENAME: watches of user's `from` and of its children follow to `to`
+ * (a handle follows the mailbox); each gets a HUB_RENAMED change. */
+void hub_rename(struct hub *h, const char *user, const char *from,
+                const char *to);
+/* The watched mailbox's current name, malloc'd (NULL: out of memory). */
+char *hub_watch_name(struct hub_watch *w);
 
 /* Take the queued changes, oldest first (loop thread).  Returns the count
  * stored in out (at most max); call until 0.  The caller unrefs each. */

@@ -111,9 +111,13 @@ void mailbox_publish(struct session *s, const char *mailbox,
 {
     if (!c)
         return; /* out of memory: the others see it at their next resync */
-    const struct hub_watch *self =
-        s->sel && !include_self ? s->sel->watch : NULL;
-    hub_publish(s->env->hub, s->user, mailbox, c, self);
+    struct selected *sel = s->sel;
+    if (sel && sel->watch && !include_self && mailbox == sel->name)
+        /* The selected mailbox, under the name it has now. */
+        hub_publish_as(s->env->hub, sel->watch, c);
+    else
+        hub_publish(s->env->hub, s->user, mailbox, c,
+                    sel && !include_self ? sel->watch : NULL);
     hub_change_unref(c);
 }
 
@@ -181,6 +185,13 @@ static void take_changes(struct session *s)
     while (sel->watch && (n = hub_take(sel->watch, cs, 32)) > 0) {
         for (size_t i = 0; i < n; i++) {
             struct hub_change *c = cs[i];
+            if (c->kind == HUB_RENAMED) {
+                char *name = hub_watch_name(sel->watch);
+                if (name) {
+                    free(sel->name);
+                    sel->name = name;
+                }
+            }
             if (c->kind == HUB_NEW)
                 sel->need_new = true;
             else if (c->kind == HUB_RESYNC)

@@ -100,6 +100,10 @@ void session_unref(struct session *s)
 {
     if (--s->refs > 0)
         return;
+    append_abort(s);
+    selected_close(s);
+    if (s->store_user && s->env->store.user_close)
+        s->env->store.user_close(s->env->store.userdata, s->store_user);
     framer_free(&s->fr);
     arena_free(&s->arena);
     if (s->sasl) {
@@ -122,11 +126,12 @@ static void session_conn_closed(void *owner)
     s->gone = true;
     loop_timer_cancel(s->loop, &s->timer);
     loop_timer_cancel(s->loop, &s->delay);
-    append_abort(s);
-    selected_close(s);
-    if (s->store_user && s->env->store.user_close)
-        s->env->store.user_close(s->env->store.userdata, s->store_user);
-    s->store_user = NULL;
+    /* No more updates; the store's handles close with the last op (a hook
+     * answering later may still be using them). */
+    if (s->sel) {
+        hub_unwatch(s->sel->watch);
+        s->sel->watch = NULL;
+    }
     atomic_fetch_sub(&s->env->counters->connections_open, 1);
     if (s->env->session_ended)
         s->env->session_ended(s->env->server, s);

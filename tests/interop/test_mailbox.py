@@ -31,7 +31,6 @@ import socket
 import subprocess
 import sys
 import time
-import unittest
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -369,6 +368,40 @@ class Entity:
         return {k.upper(): v for k, v in self.msg.get_params()[1:]}
 
 
+def all_sections(ent, prefix=""):
+    """Every part specifier of a multipart entity ("1", "1.MIME", "1.2",
+    "2.HEADER", ...), for BODY[...]."""
+    out = []
+    if ent.maintype != "multipart":
+        return out
+    for i, ch in enumerate(ent.children):
+        spec = "%s%d" % (prefix, i + 1)
+        out += [spec, spec + ".MIME"]
+        if ch.maintype == "multipart":
+            out += all_sections(ch, spec + ".")
+        elif ch.encap is not None:
+            out += [spec + ".HEADER", spec + ".TEXT"]
+            if ch.encap.maintype == "multipart":
+                out += all_sections(ch.encap, spec + ".")
+            else:
+                out.append(spec + ".1")
+    return out
+
+
+def email_leaves(part, prefix=""):
+    """[(section, email part)] of the non-multipart, non-message parts."""
+    if not part.is_multipart():
+        return [(prefix + "1" if not prefix else prefix.rstrip("."), part)]
+    out = []
+    for i, ch in enumerate(part.iter_parts()):
+        spec = "%s%d" % (prefix, i + 1)
+        if ch.is_multipart():
+            out += email_leaves(ch, spec + ".")
+        elif ch.get_content_type() != "message/rfc822":
+            out.append((spec, ch))
+    return out
+
+
 def header_fields(header, names, negate=False):
     """Expected BODY[HEADER.FIELDS (names)] (or .NOT) of a header block."""
     names = {n.lower() for n in names}
@@ -423,6 +456,15 @@ def _finish(m):
 # content has a word that must never match a BODY search (not a text part).
 BLOB = (b"\x00\x01\x02BLOBHEAD wombatcode in a binary attachment \xff\xfe\x00\r\n" * 3
         + bytes(range(256)))
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+
+
+def flag_words(flags):
+    """"(\\Seen \\Answered)" -> {"\\Seen", "\\Answered"}; None -> set()."""
+    return set(flags.strip("()").split()) if flags else set()
 
 
 def make_messages():
@@ -533,6 +575,22 @@ def make_messages():
     out.append(("iso", raw,
                 datetime.datetime(2024, 5, 20, 12, 0, 0, tzinfo=TZ(datetime.timedelta(hours=2))),
                 None))
+
+    m = EmailMessage()
+    m["From"] = Address("Grace Hopper", "grace", "navy.example")
+    m["To"] = "demo@example.com"
+    m["Subject"] = "Nested parts"
+    m["Date"] = "Mon, 10 Jun 2024 12:00:00 +0000"
+    m["Message-ID"] = "<mixedalt-1@navy.example>"
+    m["X-Interop"] = "mixedalt"
+    m.set_content("plain: the giraffeword is tall\n")
+    m.add_alternative("<html><body><p>html: the giraffeword <img src=\"cid:dot@navy.example\">"
+                      "</p></body></html>\n", subtype="html")
+    m.add_attachment(PNG, maintype="image", subtype="png", filename="dot.png",
+                     cid="<dot@navy.example>", disposition="inline")
+    m.get_payload()[1]["Content-Description"] = "A red dot"
+    out.append(("mixedalt", _finish(m),
+                datetime.datetime(2024, 6, 10, 12, 0, 0, tzinfo=TZ.utc), "(\\Answered)"))
     return out
 
 
@@ -682,8 +740,7 @@ class AppendAndSelect(Base):
             self.assertEqual(d["BODY[]"], m.raw, m.key)
             self.assertEqual(d["RFC822.SIZE"], len(m.raw), m.key)
             self.assertEqual(parse_idate(d["INTERNALDATE"]), m.date, m.key)
-            want = {"\\Seen"} if m.flags else set()
-            self.assertEqual(flagset(d["FLAGS"]) - {"\\Recent"}, want, m.key)
+            self.assertEqual(flagset(d["FLAGS"]) - {"\\Recent"}, flag_words(m.flags), m.key)
         # APPENDUID's UIDVALIDITY is the mailbox's
         self.assertEqual(int(sel["UIDVALIDITY"][-1]), before["UIDVALIDITY"])
 
@@ -800,14 +857,10 @@ class Fetch(Base):
         """BODY[HEADER], [TEXT], [n], [n.MIME], nested [n.HEADER]/[n.TEXT]/
         [n.1] equal the octets of the appended message."""
         for m in self.msgs:
-            specs = ["HEADER", "TEXT", "1"]
             ent = m.entity
-            if ent.maintype == "multipart":
-                specs += ["%d" % (i + 1) for i in range(len(ent.children))]
-                specs += ["%d.MIME" % (i + 1) for i in range(len(ent.children))]
-                for i, ch in enumerate(ent.children):
-                    if ch.encap is not None:
-                        specs += ["%d.HEADER" % (i + 1), "%d.TEXT" % (i + 1), "%d.1" % (i + 1)]
+            specs = ["HEADER", "TEXT"] + all_sections(ent)
+            if ent.maintype != "multipart":
+                specs.append("1")
             items = " ".join("BODY.PEEK[%s]" % sp for sp in specs)
             got = self.fetch(self.M, str(self.seq(m.key)), "(%s)" % items)[self.seq(m.key)]
             for sp in specs:
@@ -819,13 +872,7 @@ class Fetch(Base):
         server's BODY[n] (raw) and BINARY[n] (decoded)."""
         for m in self.msgs:
             seq = self.seq(m.key)
-            leaves = []
-            if m.email.is_multipart():
-                for i, part in enumerate(m.email.iter_parts()):
-                    if not part.is_multipart() and part.get_content_type() != "message/rfc822":
-                        leaves.append(("%d" % (i + 1), part))
-            else:
-                leaves.append(("1", m.email))
+            leaves = email_leaves(m.email)
             items = " ".join("BODY.PEEK[%s] BINARY.PEEK[%s] BINARY.SIZE[%s]" % (n, n, n)
                              for n, _p in leaves)
             got = self.fetch(self.M, str(seq), "(%s)" % items)[seq]
@@ -977,6 +1024,8 @@ class Fetch(Base):
         self.assertEqual(self.params(bs[2]), ent.params(), "%s params" % what)
         cid = ent.msg["content-id"]
         self.assertEqual(s(bs[3]), str(cid) if cid else None, "%s id" % what)
+        desc = ent.msg["content-description"]
+        self.assertEqual(s(bs[4]), str(desc) if desc else None, "%s description" % what)
         self.assertEqual(s(bs[5]).upper(), ent.encoding(), "%s encoding" % what)
         self.assertEqual(bs[6], len(ent.body), "%s size" % what)
         rest = bs[7:]
@@ -1011,6 +1060,37 @@ class Fetch(Base):
         params = {k.upper(): v for k, v in
                   ent.msg.get_params(header="content-disposition")[1:]}
         self.assertEqual(self.params(d[1]), params, "%s disposition params" % what)
+
+    def test_8bit_header_values_go_as_literals(self):
+        """Raw UTF-8 in header fields (RFC 6532 style): ENVELOPE and
+        BODYSTRUCTURE carry the bytes unchanged, and never inside a quoted
+        string (RFC 3501 9 / RFC 9051 9: quoted strings are 7-bit until
+        UTF8=ACCEPT)."""
+        raw = ("From: Jörg Groß <joerg@example.de>\r\nTo: demo@example.com\r\n"
+               "Subject: Grüße, raw 8-bit\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8; name=\"résumé.txt\"\r\n"
+               "Content-Transfer-Encoding: 8bit\r\n\r\nKäse\r\n").encode()
+        self.assertEqual(self.append(self.M, "INBOX", raw)[0], "OK")
+        seq = 4 + len(self.msgs)
+        r = self.rawlogin()
+        r.run("EXAMINE INBOX")
+        u, _t = r.run("FETCH %d (ENVELOPE BODYSTRUCTURE BODY[HEADER.FIELDS (SUBJECT)])" % seq)
+        line = [x for x in u if x.startswith(b"* %d FETCH" % seq)][0]
+        # drop each literal's octets: walk the line
+        pos, rest = 0, b""
+        for m in re.finditer(rb"~?\{(\d+)\+?\}\r\n", line):
+            if m.start() < pos:
+                continue
+            rest += line[pos:m.start()]
+            pos = m.end() + int(m.group(1))
+        rest += line[pos:]
+        self.assertFalse(any(c >= 0x80 for c in rest),
+                         "8-bit octets outside literals: %r" % rest)
+        d = merge_fetch(parse_fetch_stream(line))[seq]
+        self.assertEqual(d["ENVELOPE"][1], "Grüße, raw 8-bit".encode())
+        self.assertEqual(d["ENVELOPE"][2][0][0], "Jörg Groß".encode())
+        self.assertEqual(d["BODYSTRUCTURE"][2], [b"CHARSET", b"utf-8", b"NAME", "résumé.txt".encode()])
+        self.assertEqual(d["BODY[HEADER.FIELDS (SUBJECT)]"], "Subject: Grüße, raw 8-bit\r\n\r\n".encode())
 
     def test_rfc822_size_and_items(self):
         got = self.fetch(self.M, "4:*", "(RFC822.SIZE)")
@@ -1148,6 +1228,8 @@ class Search(Base):
         self.assertEqual(self.q("BODY", "scrumptious"), [self.seq["qp"]])
         self.assertEqual(self.q("BODY", "platypus"), [self.seq["plain"]])
         self.assertEqual(self.q("BODY", "narwhalword"), [self.seq["nested"]])
+        # text parts inside a multipart/alternative inside a multipart/mixed
+        self.assertEqual(self.q("BODY", "giraffeword"), [self.seq["mixedalt"]])
         self.assertEqual(self.q("BODY", "wombatcode"), [],
                          "BODY matched inside an application/octet-stream attachment")
         self.assertEqual(self.q("TEXT", "wombatcode"), [])
@@ -1206,11 +1288,12 @@ class Search(Base):
         self.assertEqual(self.q("SINCE", "1-Feb-2024", "BEFORE", "1-Mar-2024"),
                          [s_["alternative"], s_["blob"]])
         self.assertEqual(self.q("SINCE", "1-Apr-2024"),
-                         [s_["nested"], s_["qp"], s_["b64text"], s_["iso"]])
+                         [s_["nested"], s_["qp"], s_["b64text"], s_["iso"], s_["mixedalt"]])
         self.assertEqual(self.q("ON", "5-Mar-2024"), [1])
         self.assertEqual(self.q("SENTON", "15-Jan-2024"), [s_["plain"]])
         self.assertEqual(self.q("SENTBEFORE", "1-Feb-2024"), [s_["plain"]])
-        self.assertEqual(self.q("SENTSINCE", "15-May-2024"), [s_["iso"]])
+        self.assertEqual(self.q("SENTSINCE", "15-May-2024"), [s_["iso"], s_["mixedalt"]])
+        self.assertEqual(self.q("SENTSINCE", "15-May-2024", "ANSWERED"), [s_["mixedalt"]])
 
     def test_sizes(self):
         sizes = {1: 530, 2: 742, 3: 793}
@@ -1230,7 +1313,8 @@ class Search(Base):
         self.assertEqual(self.q("UID", "4:6"), [4, 5, 6])
         self.assertEqual(self.q("2,4:5"), [2, 4, 5])
         self.assertEqual(self.q("*"), [self.n])
-        self.assertEqual(self.search(self.M, "UID", "9:*", uid=True), [9, 10])
+        self.assertEqual(self.search(self.M, "UID", "9:*", uid=True),
+                         list(range(9, self.msgs[-1].uid + 1)))
         self.assertEqual(self.search(self.M, "UID", "100:*", uid=True), [self.n])
         self.assertEqual(self.search(self.M, "2:3", uid=True), [2, 3])
         self.assertEqual(self.search(self.M, "FROM", "bob", uid=True),
@@ -1247,7 +1331,7 @@ class Search(Base):
     def test_esearch_return_options(self):
         r = self.rawlogin()
         r.run("SELECT INBOX")
-        unseen_uids = [m.uid for m in self.msgs if not m.flags] + [2, 3]
+        unseen_uids = [m.uid for m in self.msgs if "\\Seen" not in flag_words(m.flags)] + [2, 3]
         unseen_uids.sort()
         u, _t = r.run("UID SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN")
         es = [x for x in u if x.startswith(b"* ESEARCH")]
@@ -1291,6 +1375,22 @@ class Search(Base):
         u, _t = r.run("UID FETCH $ (UID)")
         self.assertEqual(sorted(d["UID"] for d in merge_fetch(parse_fetch_stream(b"".join(u))).values()),
                          [1, self.by("plain").uid])
+
+    def test_searchres_dollar_drops_expunged(self):
+        """RFC 5182 2.1: a message expunged (and announced) leaves $."""
+        r = self.rawlogin()
+        r.run("SELECT INBOX")
+        r.run("SEARCH RETURN (SAVE) FROM bob")
+        B = self.login()
+        self.select(B)
+        self.ok(B.store("2", "+FLAGS", "(\\Deleted)"))
+        B.expunge()
+        u, _t = r.run("NOOP")
+        self.assertIn(b"* 2 EXPUNGE\r\n", u)
+        u, _t = r.run("UID FETCH $ (UID)")
+        got = merge_fetch(parse_fetch_stream(b"".join(u)))
+        self.assertEqual([d["UID"] for d in got.values()], [self.by("alternative").uid],
+                         r.transcript(8))
 
     def test_searchres_save_with_min_max(self):
         """RFC 5182 2.1 (RFC 9051 6.4.4.2): SAVE combined with MIN and/or MAX
@@ -1668,6 +1768,49 @@ class Mailboxes(Base):
         self.assertEqual(len(data), 1, data)
         self.assertRegex(data[0], rb'\\Noselect.*"/" ""')
 
+    def test_list_status_and_special_use(self):
+        M = self.login()
+        self.assertEqual(self.append(M, "Drafts", make_messages()[0][1], "(\\Seen \\Draft)")[0], "OK")
+        self.assertEqual(self.append(M, "Drafts", make_messages()[1][1])[0], "OK")
+        r = self.rawlogin()
+        u, _t = r.run('LIST "" "*" RETURN (STATUS (MESSAGES UNSEEN SIZE))')
+        boxes = parse_list([x for x in u if x.startswith(b"* LIST")])
+        self.assertEqual(set(boxes), T.DEMO_FOLDERS)
+        st = {}
+        for x in u:
+            if x.startswith(b"* STATUS "):
+                name = parse_value(x, len(b"* STATUS "))[0]
+                st[s(name)] = status_items(x)
+        self.assertEqual(set(st), T.DEMO_FOLDERS, r.transcript(14))
+        for name in T.DEMO_FOLDERS:
+            self.assertEqual(st[name], self.status(M, name, "MESSAGES UNSEEN SIZE"), name)
+        self.assertEqual(st["Drafts"]["MESSAGES"], 2)
+        self.assertEqual(st["Drafts"]["UNSEEN"], 1)
+        # RFC 6154: the SPECIAL-USE selection option lists only those
+        u, _t = r.run('LIST (SPECIAL-USE) "" "*"')
+        boxes = parse_list(u)
+        self.assertEqual({n: a & set(SPECIAL_USE.values()) for n, a in boxes.items()},
+                         {n: {a} for n, a in SPECIAL_USE.items()})
+        # CREATE-SPECIAL-USE (RFC 6154 3)
+        r.run("CREATE Junk (USE (\\Junk))")
+        self.assertIn("\\Junk", self.list_boxes(M, "Junk")["Junk"])
+        _u, t = r.run("CREATE Bogus (USE (\\NoSuchUse))", expect="NO")
+        self.assertIn(b"[USEATTR]", t)
+        self.assertNotIn("Bogus", self.list_boxes(M))
+
+    def test_recreated_mailbox_does_not_reuse_uids(self):
+        """RFC 9051 6.3.4: a mailbox re-created under a deleted one's name
+        has a new UIDVALIDITY (or UIDs above the old ones)."""
+        M = self.login()
+        self.ok(M.create("Tmp"))
+        typ, data = self.append(M, "Tmp", make_messages()[0][1])
+        uv1, uid1 = (int(x) for x in re.search(rb"APPENDUID (\d+) (\d+)", data[0]).groups())
+        self.ok(M.delete("Tmp"))
+        self.ok(M.create("Tmp"))
+        typ, data = self.append(M, "Tmp", make_messages()[0][1])
+        uv2, uid2 = (int(x) for x in re.search(rb"APPENDUID (\d+) (\d+)", data[0]).groups())
+        self.assertTrue(uv2 != uv1 or uid2 > uid1, (uv1, uid1, uv2, uid2))
+
     def test_subscribe_lsub(self):
         M = self.login()
         data = self.ok(M.lsub('""', "*"))
@@ -1859,6 +2002,129 @@ class Concurrent(Base):
         self.assertEqual([d["UID"] for _k, d in sorted(got.items())], [1, 3])
         self.assertIn("\\Answered", flagset(got[2]["FLAGS"]))
 
+    def check_fetched_bodies(self, u, raws, session):
+        """Every BODY[] in FETCH responses u is the real message of its UID
+        (RFC 9051 2.3.1.1: a UID names one immutable message)."""
+        got = merge_fetch(parse_fetch_stream(b"".join(x for x in u if b" FETCH " in x)))
+        for seq, d in got.items():
+            if "BODY[]" in d:
+                self.assertIn("UID", d, session.transcript(10))
+                self.assertTrue(d["BODY[]"] == raws[d["UID"]],
+                                "FETCH %d returned a BODY[] that is not UID %d's message "
+                                "(%d octets, starting %r)\n%s"
+                                % (seq, d["UID"], len(d["BODY[]"]), d["BODY[]"][:40],
+                                   session.transcript(10)[:3000]))
+        return got
+
+    def test_fetch_body_of_message_expunged_elsewhere(self):
+        """A FETCH of a message that another session expunged (EXPUNGE not
+        yet sent) may omit it or answer NO [EXPUNGEISSUED], but never
+        returns made-up octets as its body."""
+        a = self.selected_raw()
+        B = self.login()
+        self.select(B)
+        raws = self.demo_raw(B)
+        self.ok(B.store("2", "+FLAGS", "(\\Deleted)"))
+        B.expunge()
+        for items in ("(UID BODY.PEEK[])", "(UID FLAGS BODY.PEEK[])", "(BODY.PEEK[] UID)"):
+            for seqs in ("2", "1:3"):
+                u, t = a.run("FETCH %s %s" % (seqs, items), expect=None)
+                self.assertRegex(t, rb"^a\d+ (OK|NO)")
+                self.assertEqual([x for x in u if b"EXPUNGE" in x], [])
+                got = self.check_fetched_bodies(u, raws, a)
+                if seqs == "1:3":
+                    self.assertEqual(got[1].get("BODY[]"), raws[1])
+                    self.assertEqual(got[3].get("BODY[]"), raws[3])
+
+    def test_fetch_body_after_mailbox_deleted_elsewhere(self):
+        """The selected mailbox is deleted by another session: whatever the
+        server does (BYE, NO, or still serving the old messages), it does
+        not return made-up octets as a message body."""
+        B = self.login()
+        raw = make_messages()[0][1]
+        self.assertEqual(self.append(B, "Sent", raw)[0], "OK")
+        c = self.rawlogin("c")
+        c.run("SELECT Sent")
+        self.ok(B.delete("Sent"))
+        try:
+            c.run("NOOP", expect=None)
+            u, _t = c.run("FETCH 1:* (UID BODY.PEEK[])", expect=None)
+        except T.ConnectionClosed:
+            return                                  # BYE: fine
+        self.check_fetched_bodies(u, {1: raw}, c)
+
+    def test_selected_mailbox_renamed_elsewhere(self):
+        """The memstore keeps a selected mailbox's handle across a RENAME
+        (memstore.h): the session must then go on getting that mailbox's
+        updates (RFC 9051 5.2, 7.4.1, 7.5.1) and none of another mailbox
+        that took the old name. (A BYE would also be acceptable.)"""
+        B = self.login()
+        msgs = make_messages()
+        self.assertEqual(self.append(B, "Trash", msgs[0][1])[0], "OK")
+        c = self.rawlogin("c")
+        c.run("SELECT Trash")
+        try:
+            self.ok(B.rename("Trash", "Bin"))
+            self.assertEqual(self.append(B, "Bin", msgs[1][1])[0], "OK")
+            u, _t = c.run("NOOP")
+            self.assertIn(b"* 2 EXISTS\r\n", u,
+                          "no EXISTS for an APPEND to the renamed selected mailbox\n"
+                          + c.transcript(6))
+            self.ok(B.create("Trash"))
+            self.assertEqual(self.append(B, "Trash", msgs[2][1])[0], "OK")
+            u, _t = c.run("NOOP")
+            self.assertEqual([x for x in u if b"EXISTS" in x or (b"RECENT" in x and x != b"* 0 RECENT\r\n")], [],
+                             "updates of the new 'Trash' sent to the session on the renamed one\n"
+                             + c.transcript(6))
+            self.select(B, "Bin")
+            self.ok(B.store("1", "+FLAGS", "(\\Flagged)"))
+            self.ok(B.store("2", "+FLAGS", "(\\Deleted)"))
+            B.expunge()
+            u, _t = c.run("NOOP")
+            exp = [int(m.group(1)) for x in u for m in [re.match(rb"\* (\d+) EXPUNGE", x)] if m]
+            self.assertEqual(sim_expunge([1, 2], exp), [1], c.transcript(8))
+            u, _t = c.run("FETCH 1:* (UID FLAGS)")
+            got = merge_fetch(parse_fetch_stream(b"".join(u)))
+            self.assertEqual([d["UID"] for d in got.values()], [1], c.transcript(8))
+            self.assertIn("\\Flagged", flagset(got[1]["FLAGS"]))
+        except T.ConnectionClosed:
+            pass                                    # BYE: fine
+
+    def test_copy_and_move_into_selected_mailbox(self):
+        a = self.rawlogin("a")
+        a.run("SELECT Archive")
+        B = self.login()
+        self.select(B)
+        raws = self.demo_raw(B)
+        self.ok(B.copy("1", "Archive"))
+        u, _t = a.run("NOOP")
+        self.assertIn(b"* 1 EXISTS\r\n", u, a.transcript(6))
+        typ, data = B.uid("MOVE", "2", "Archive")
+        self.assertEqual(typ, "OK", data)
+        u, _t = a.run("NOOP")
+        self.assertIn(b"* 2 EXISTS\r\n", u, a.transcript(6))
+        u, _t = a.run("FETCH 1:2 (FLAGS BODY.PEEK[])")
+        got = merge_fetch(parse_fetch_stream(b"".join(u)))
+        self.assertEqual(got[1]["BODY[]"], raws[1])
+        self.assertEqual(got[2]["BODY[]"], raws[2])
+        self.assertIn("\\Seen", flagset(got[1]["FLAGS"]))
+        self.assertIn("\\Flagged", flagset(got[2]["FLAGS"]))
+
+    def test_rename_inbox_while_selected_elsewhere(self):
+        """RFC 9051 6.3.6: RENAME INBOX empties INBOX; a session that has
+        INBOX selected learns of it through EXPUNGE responses."""
+        a = self.selected_raw()
+        B = self.login()
+        self.ok(B.rename("INBOX", "Old"))
+        self.assertEqual(self.append(B, "INBOX", make_messages()[0][1])[0], "OK")
+        u, _t = a.run("NOOP")
+        exp = [int(m.group(1)) for x in u for m in [re.match(rb"\* (\d+) EXPUNGE", x)] if m]
+        self.assertEqual(sim_expunge([1, 2, 3], exp), [], a.transcript(8))
+        self.assertIn(b"* 1 EXISTS\r\n", u, a.transcript(8))
+        u, _t = a.run("FETCH 1:* (UID)")
+        got = merge_fetch(parse_fetch_stream(b"".join(u)))
+        self.assertEqual([d["UID"] for d in got.values()], [4])
+
     def test_idle_receives_append_within_100ms(self):
         a = self.selected_raw()
         B = self.login()
@@ -1892,6 +2158,40 @@ class Concurrent(Base):
         a.c.send("DONE\r\n")
         _u, t = a.c.read_until_tagged("i1")
         self.assertTrue(t.startswith(b"i1 OK"), t)
+
+
+# ------------------------------------------------------------- APPENDLIMIT
+
+class AppendLimit(Base):
+    LIMIT = 1024 * 1024
+
+    def setUp(self):
+        self.port = T.free_port()
+        self.daemon = self.start_daemon({
+            "imap.port": self.port,
+            "imap.address": T.LOOPBACK,
+            "limits.auth_fail_delay": "200ms",
+            "limits.max_append": "1m",
+        })
+
+    def test_appendlimit_and_toobig(self):
+        """RFC 7889: APPENDLIMIT=<n> shows the configured limit; a larger
+        APPEND is refused with NO [TOOBIG] and the session goes on."""
+        M = self.login()
+        caps = {c.upper() for c in M.capabilities}
+        self.assertIn("APPENDLIMIT=%d" % self.LIMIT, caps)
+        big = b"Subject: big\r\n\r\n" + b"x" * 76 + b"\r\n"
+        big = big + (b"y" * 76 + b"\r\n") * (self.LIMIT // 78 + 10)
+        self.assertGreater(len(big), self.LIMIT)
+        typ, data = self.append(M, "INBOX", big)
+        self.assertEqual(typ, "NO", data)
+        self.assertEqual(code_of(data), "TOOBIG")
+        self.assertEqual(self.status(M, "INBOX", "MESSAGES")["MESSAGES"], 3)
+        ok = big[:self.LIMIT - 1000]
+        typ, data = self.append(M, "INBOX", ok)
+        self.assertEqual(typ, "OK", data)
+        self.select(M)
+        self.assertEqual(self.fetch(M, "4", "(BODY.PEEK[])")[4]["BODY[]"], ok)
 
 
 # -------------------------------------------------------------------- curl

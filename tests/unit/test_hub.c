@@ -270,6 +270,57 @@ START_TEST(publish_routes_by_user_and_mailbox)
 }
 END_TEST
 
+/* RENAME: watches of the mailbox and of its children follow, told by a
+ * HUB_RENAMED change; a sibling with the same prefix does not. */
+START_TEST(rename_moves_watches)
+{
+    struct loop lp;
+    ck_assert_int_eq(loop_init(&lp), 0);
+    struct hub *h = hub_new();
+    enum { A, AB, APREFIX, BOB, N };
+    struct obs o[N];
+    obs_watch(&o[A], h, "alice", "a", &lp);
+    obs_watch(&o[AB], h, "alice", "a/b", &lp);
+    obs_watch(&o[APREFIX], h, "alice", "ab", &lp);
+    obs_watch(&o[BOB], h, "bob", "a", &lp);
+    hub_rename(h, "alice", "a", "x/y");
+    static const enum hub_kind renamed[N] = {
+        [A] = HUB_RENAMED, [AB] = HUB_RENAMED};
+    static const char *const names[N] = {"x/y", "x/y/b", "ab", "a"};
+    for (int i = 0; i < N; i++) {
+        struct hub_change *cs[4];
+        size_t n = take_all(&o[i], cs, 4);
+        ck_assert_uint_eq(n, renamed[i] ? 1 : 0);
+        if (n)
+            ck_assert_int_eq(cs[0]->kind, HUB_RENAMED);
+        unref_all(cs, n);
+        char *name = hub_watch_name(o[i].w);
+        ck_assert_str_eq(name, names[i]);
+        free(name);
+    }
+    /* Publishing as a watch uses its name now: the renamed child's
+     * sibling under the new name hears it, the old name is empty. */
+    struct obs twin;
+    obs_watch(&twin, h, "alice", "x/y/b", &lp);
+    struct hub_change *c = change_uid(HUB_NEW, 7);
+    hub_publish_as(h, o[AB].w, c);
+    hub_publish(h, "alice", "a/b", c, NULL);
+    hub_change_unref(c);
+    struct hub_change *cs[4];
+    size_t n = take_all(&twin, cs, 4);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(cs[0]->uids[0], 7);
+    unref_all(cs, n);
+    ck_assert_uint_eq(take_all(&o[AB], cs, 4), 0);
+    run(&lp);
+    for (int i = 0; i < N; i++)
+        hub_unwatch(o[i].w);
+    hub_unwatch(twin.w);
+    hub_free(&h);
+    loop_free(&lp);
+}
+END_TEST
+
 /* A copy of hub.c's bucket_of, used only to pick names that share a bucket
  * so that the routing below walks mixed chains. */
 static unsigned test_bucket(const char *user, const char *mailbox)
@@ -970,6 +1021,7 @@ static Suite *hub_suite(void)
     tc = tcase_create("routing");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, publish_routes_by_user_and_mailbox);
+    tcase_add_test(tc, rename_moves_watches);
     tcase_add_test(tc, bucket_neighbours_do_not_cross);
     suite_add_tcase(s, tc);
 
