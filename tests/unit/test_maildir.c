@@ -1967,47 +1967,58 @@ START_TEST(test_threads_two_stores)
 }
 END_TEST
 
-/* A real second process appending while this one does. */
+/* A real second process appending while this one does: this program
+ * again (fork then exec: a forked copy of a threaded process may not do
+ * much), see child_main. */
+#define CHILD_N 30
+
+static char self_path[4096]; /* this program (argv[0], made absolute) */
+
+static int child_main(const char *root, int fd)
+{
+    struct fake_op f = {0};
+    imapsrv_op *op = (imapsrv_op *)&f;
+    imapsrv_store_hooks hk;
+    maildir *m;
+    void *user;
+    int bad = 0;
+
+    if (maildir_new(root, &m, NULL, 0) != IMAPSRV_OK)
+        return 2;
+    maildir_hooks(m, &hk);
+    if (hk.user_open(hk.userdata, op, "u", &user) != IMAPSRV_OK)
+        return 3;
+    for (int i = 0; i < CHILD_N; i++) {
+        uint32_t uidv, uid = 0;
+        void *a;
+
+        bad |= hk.append_begin(hk.userdata, op, user, "INBOX", 0, NULL, 0, 0, 0,
+                               5, &a) ||
+               hk.append_data(hk.userdata, op, a, "child", 5) ||
+               hk.append_end(hk.userdata, op, a, 1, &uidv, &uid);
+        bad |= write(fd, &uid, sizeof uid) != sizeof uid;
+    }
+    hk.user_close(hk.userdata, user);
+    maildir_free(&m);
+    return bad ? 4 : 0;
+}
+
 START_TEST(test_two_processes)
 {
-    enum { N = 30 };
+    enum { N = CHILD_N };
     uint32_t got[2 * N];
     int fds[2], status;
+    char fdstr[16];
     pid_t pid;
 
     ck_assert_int_eq(pipe(fds), 0);
+    snprintf(fdstr, sizeof fdstr, "%d", fds[1]);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        /* The child: its own store on the same directory.  The parent's
-         * objects are left alone (their threads are not here). */
-        struct fake_op f = {0};
-        imapsrv_store_hooks hk;
-        maildir *m;
-        void *user;
-        int bad = 0;
-
-        close(fds[0]);
-        if (maildir_new(tmpl, &m, NULL, 0) != IMAPSRV_OK)
-            _exit(2);
-        maildir_hooks(m, &hk);
-        if (hk.user_open(hk.userdata, (imapsrv_op *)&f, "u", &user) !=
-            IMAPSRV_OK)
-            _exit(3);
-        for (int i = 0; i < N; i++) {
-            uint32_t uidv, uid = 0;
-            void *a;
-
-            bad |=
-                hk.append_begin(hk.userdata, (imapsrv_op *)&f, user, "INBOX", 0,
-                                NULL, 0, 0, 0, 5, &a) ||
-                hk.append_data(hk.userdata, (imapsrv_op *)&f, a, "child", 5) ||
-                hk.append_end(hk.userdata, (imapsrv_op *)&f, a, 1, &uidv, &uid);
-            bad |= write(fds[1], &uid, sizeof uid) != sizeof uid;
-        }
-        hk.user_close(hk.userdata, user);
-        maildir_free(&m);
-        _exit(bad ? 4 : 0);
+        execl(self_path, self_path, "--append-child", tmpl, fdstr,
+              (char *)NULL);
+        _exit(127);
     }
     close(fds[1]);
     for (int i = 0; i < N; i++)
@@ -2091,10 +2102,21 @@ static Suite *maildir_suite(void)
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    SRunner *sr = srunner_create(maildir_suite());
+    SRunner *sr;
     int failed;
+
+    if (argc == 4 && strcmp(argv[1], "--append-child") == 0)
+        return child_main(argv[2], atoi(argv[3]));
+    /* argv[0] when it is a path: under valgrind /proc/self/exe is
+     * valgrind. */
+    if (!strchr(argv[0], '/') || !realpath(argv[0], self_path)) {
+        ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+
+        self_path[n > 0 ? n : 0] = '\0';
+    }
+    sr = srunner_create(maildir_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
